@@ -22,20 +22,61 @@ from ._declare import (
     spec_of,
 )
 from ._ids import derived_id, new_id, utc_now
+from .accuracy import DailyAccuracy
+from .alerts import AlertSetting, AlertStatistics, SystemAlert
+from .api import ApiCall
+from .feedback import Feedback, ModelPerformanceHistory
 from .learning import LearningMetric, PerformanceTracking, ScreeningHistory, SelectionHistory
+from .main import ErrorLog, Indicator, Price, Stock, Trade, TradeHistory, WatchlistStock
+from .model import ModelBaseline, ModelPerformance, PerformanceAlert
+from .notification import NotificationHistory, NotificationStats
+from .performance import ActualPerformance, BacktestPrediction, DailyTracking, PerformanceComparison
+from .recovery import ErrorEvent, RecoveryRule
+from .selections import DailySelection
+from .strategy import DailyStrategyReturn, MarketRegime, StrategyComparison, StrategyPerformance
 
 __all__ = [
+    "ActualPerformance",
+    "AlertSetting",
+    "AlertStatistics",
+    "ApiCall",
+    "BacktestPrediction",
+    "DailyAccuracy",
+    "DailySelection",
+    "DailyStrategyReturn",
+    "DailyTracking",
+    "ErrorEvent",
+    "ErrorLog",
+    "Feedback",
     "FieldSpec",
+    "Indicator",
     "Json",
     "Kind",
     "LearningMetric",
     "LegacySource",
+    "MarketRegime",
+    "ModelBaseline",
+    "ModelPerformance",
+    "ModelPerformanceHistory",
+    "NotificationHistory",
+    "NotificationStats",
+    "PerformanceAlert",
+    "PerformanceComparison",
     "PerformanceTracking",
+    "Price",
     "Record",
     "RecordSpec",
+    "RecoveryRule",
     "Reference",
     "ScreeningHistory",
     "SelectionHistory",
+    "Stock",
+    "StrategyComparison",
+    "StrategyPerformance",
+    "SystemAlert",
+    "Trade",
+    "TradeHistory",
+    "WatchlistStock",
     "all_record_types",
     "derived_id",
     "field",

@@ -258,9 +258,9 @@ def record(
     def wrap(cls: type) -> type:
         if not issubclass(cls, Record):
             raise TypeError(f"{cls.__name__} must subclass storekit.records.Record")
-        made = attrs.define(frozen=True, kw_only=True, slots=True, field_transformer=_convert_floats)(
-            cls
-        )
+        made = attrs.define(
+            frozen=True, kw_only=True, slots=True, field_transformer=_convert_floats
+        )(cls)
         hints = get_type_hints(made)
         fields = tuple(_field_spec(made.__name__, a, hints[a.name]) for a in attrs.fields(made))
         names = {f.name for f in fields}
@@ -296,7 +296,9 @@ def _field_spec(owner: str, attribute: Any, hint: Any) -> FieldSpec:
         args = [a for a in get_args(tp) if a is not type(None)]
         nullable = len(args) < len(get_args(tp))
         if len(args) != 1:
-            raise TypeError(f"{owner}.{attribute.name}: unions other than Optional[X] are not supported")
+            raise TypeError(
+                f"{owner}.{attribute.name}: unions other than Optional[X] are not supported"
+            )
         tp = args[0]
     if tp is Any:
         nullable = True  # JSON null and SQL NULL are both ``None``
@@ -424,7 +426,9 @@ def _check_timestamp(value: Any) -> Optional[str]:
 
 
 def _check_uuid(value: Any) -> Optional[str]:
-    return None if isinstance(value, uuid.UUID) else f"expected uuid.UUID, not {type(value).__name__}"
+    if isinstance(value, uuid.UUID):
+        return None
+    return f"expected uuid.UUID, not {type(value).__name__}"
 
 
 def _check_json(value: Any, path: str = "$") -> Optional[str]:
@@ -482,7 +486,10 @@ def stock_code(value: Any) -> Optional[str]:
     """A KRX stock code: exactly 6 characters, digits and upper-case letters, zeros kept."""
     if isinstance(value, str) and _STOCK_CODE.fullmatch(value):
         return None
-    return "stock code must be 6 characters of digits or upper-case letters (e.g. '005930', '37550L')"
+    return (
+        "stock code must be 6 characters of digits or upper-case letters"
+        " (e.g. '005930', '37550L')"
+    )
 
 
 def non_empty(value: Any) -> Optional[str]:
