@@ -1,0 +1,122 @@
+"""storekit's SQLite backend: the embedded default and the fallback.
+
+Registered through the ``storekit`` entry point like any third-party plugin. Facts:
+WAL journal, a 30 s busy timeout, foreign keys on, ``BEGIN IMMEDIATE`` transactions
+(so concurrent writers wait for the lock instead of failing), parent directories
+created, one engine per backend.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, List, Mapping, Sequence, Tuple
+
+import sqlalchemy as sa
+
+from storekit import BackendInfo, Capability, hookimpl
+from storekit.records import Kind
+from storekit.sql import Float64, ISODate, JSONText, SQLBackend, SQLFacts, UTCTimestampText
+
+__all__ = ["SQLiteFacts", "open_sqlite"]
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+_TYPES = {
+    Kind.TEXT: sa.Text(),
+    Kind.INT: sa.BigInteger(),
+    Kind.FLOAT: Float64(),
+    Kind.BOOL: sa.Boolean(create_constraint=False),
+    Kind.DATE: ISODate(),
+    Kind.TIMESTAMP: UTCTimestampText(),
+    Kind.JSON: JSONText(),
+    Kind.UUID: sa.Uuid(),
+}
+
+
+class SQLiteFacts(SQLFacts):
+    name = "sqlite"
+    capabilities = frozenset(
+        {
+            Capability.TRANSACTIONS,
+            Capability.STREAMING,
+            Capability.CONCURRENT_PROCESSES,
+            Capability.FOREIGN_KEYS,
+            Capability.PERSISTENT,
+        }
+    )
+
+    def column_type(self, kind: Kind) -> sa.types.TypeEngine[Any]:
+        return _TYPES[kind]
+
+    def create_engine(self, url: sa.engine.URL, options: Mapping[str, Any]) -> sa.engine.Engine:
+        database = url.database or ""
+        in_memory = database in ("", ":memory:")
+        if not in_memory:
+            parent = os.path.dirname(os.path.abspath(database))
+            os.makedirs(parent, exist_ok=True)
+        kwargs: dict = {
+            "connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+            "hide_parameters": True,
+        }
+        if in_memory:
+            kwargs["poolclass"] = sa.pool.StaticPool
+        engine = sa.create_engine(url, **kwargs)
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _: Any) -> None:
+            # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(connection: sa.engine.Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+
+    def upsert_rows(
+        self,
+        connection: sa.engine.Connection,
+        table: sa.Table,
+        key: Sequence[str],
+        rows: List[Tuple[Any, ...]],
+    ) -> None:
+        quote = connection.dialect.identifier_preparer.quote
+        cols = [c.name for c in table.c]
+        updates = [c for c in cols if c not in key]
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in updates)
+            if updates
+            else "DO NOTHING"
+        )
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) "
+            f"VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT ({', '.join(map(quote, key))}) {action}"
+        )
+        connection.exec_driver_sql(sql, rows)
+
+
+def open_sqlite(url: str, options: Mapping[str, Any]) -> SQLBackend:
+    """Open a SQLite backend for a ``sqlite:///path`` URL."""
+    return SQLBackend(url, SQLiteFacts(), options)
+
+
+@hookimpl
+def storekit_register_backends(register: Any) -> None:
+    register(
+        BackendInfo(
+            name="sqlite",
+            schemes=("sqlite",),
+            factory=open_sqlite,
+            priority=10,
+            capabilities=SQLiteFacts.capabilities,
+            description="Embedded SQLite file (the default store and the fallback)",
+        )
+    )

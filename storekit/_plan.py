@@ -1,0 +1,111 @@
+"""Query checks and the derived parts of a query that every backend shares:
+validated filters, the total order (key appended) and the keyset position."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence, Tuple
+
+from .errors import QueryError
+from .query import Agg, Aggregate, Eq, Filter, In, Order, Query, Range
+from .records import Kind, spec_of
+from .records._declare import _KIND_CHECKS, FieldSpec, RecordSpec
+
+__all__ = ["check_aggregate", "check_filters", "check_query", "full_order", "keyset_values"]
+
+_ORDERABLE = {Kind.TEXT, Kind.INT, Kind.FLOAT, Kind.BOOL, Kind.DATE, Kind.TIMESTAMP, Kind.UUID}
+_SUMMABLE = {Kind.INT, Kind.FLOAT}
+
+
+def _field(spec: RecordSpec, name: str, use: str) -> FieldSpec:
+    try:
+        f = spec.field(name)
+    except KeyError:
+        raise QueryError(
+            f"{spec.name} has no field {name!r} (fields: {', '.join(spec.field_names)})"
+        ) from None
+    if f.kind is Kind.JSON:
+        raise QueryError(f"{spec.name}.{name} is JSON and cannot be used to {use}")
+    return f
+
+
+def _check_operand(spec: RecordSpec, f: FieldSpec, value: Any) -> None:
+    if value is None:
+        return
+    reason = _KIND_CHECKS[f.kind](value)
+    if reason is not None:
+        raise QueryError(f"{spec.name}.{f.name}: bad filter value: {reason}")
+
+
+def check_filters(record_type: type, where: Sequence[Filter]) -> None:
+    """Raise :class:`QueryError` for unknown fields, JSON fields or mistyped values."""
+    spec = spec_of(record_type)
+    for flt in where:
+        if isinstance(flt, Eq):
+            _check_operand(spec, _field(spec, flt.field, "filter"), flt.value)
+        elif isinstance(flt, In):
+            f = _field(spec, flt.field, "filter")
+            for v in flt.values:
+                _check_operand(spec, f, v)
+        elif isinstance(flt, Range):
+            f = _field(spec, flt.field, "filter")
+            if f.kind not in _ORDERABLE:
+                raise QueryError(f"{spec.name}.{f.name} cannot be range-filtered")
+            for v in (flt.ge, flt.gt, flt.le, flt.lt):
+                _check_operand(spec, f, v)
+        else:
+            raise QueryError(f"not a filter: {flt!r} (use Eq, In or Range)")
+
+
+def full_order(query: Query[Any]) -> Tuple[Order, ...]:
+    """The query's order with the record key appended, so the order is total."""
+    spec = spec_of(query.record_type)
+    named = {o.field for o in query.order_by}
+    return tuple(query.order_by) + tuple(Order(k) for k in spec.key if k not in named)
+
+
+def keyset_values(query: Query[Any]) -> Tuple[Any, ...]:
+    """``query.after`` as a tuple of values, one per :func:`full_order` term."""
+    order = full_order(query)
+    after = query.after
+    if isinstance(after, query.record_type):
+        return tuple(getattr(after, o.field) for o in order)
+    after = tuple(after)
+    if len(after) != len(order):
+        raise QueryError(
+            f"after= needs {len(order)} values ({', '.join(o.field for o in order)}), got {len(after)}"
+        )
+    return after
+
+
+def check_query(query: Query[Any]) -> None:
+    spec = spec_of(query.record_type)
+    check_filters(query.record_type, query.where)
+    for o in query.order_by:
+        _field(spec, o.field, "order")
+    if query.limit is not None and (not isinstance(query.limit, int) or query.limit < 0):
+        raise QueryError(f"limit must be a non-negative int, not {query.limit!r}")
+    if query.after is not None:
+        keyset_values(query)
+
+
+def check_aggregate(aggregate: Aggregate) -> None:
+    spec = spec_of(aggregate.record_type)
+    check_filters(aggregate.record_type, aggregate.where)
+    for name in aggregate.group_by:
+        _field(spec, name, "group by")
+    if not aggregate.aggs:
+        raise QueryError("an aggregate needs at least one Agg")
+    for agg in aggregate.aggs:
+        _check_agg(spec, agg)
+
+
+def _check_agg(spec: RecordSpec, agg: Agg) -> None:
+    if agg.field is None:
+        if agg.fn != "count":
+            raise QueryError(f"{agg.fn}() needs a field")
+        return
+    f = _field(spec, agg.field, f"compute {agg.fn}")
+    if agg.fn in ("sum", "avg") and f.kind not in _SUMMABLE:
+        raise QueryError(f"{spec.name}.{f.name} is {f.kind.value}; {agg.fn} needs int or float")
+    if agg.fn in ("min", "max") and f.kind is Kind.UUID:
+        raise QueryError(f"{spec.name}.{f.name}: min/max of UUIDs is not supported")

@@ -1,0 +1,115 @@
+"""The backend contract: the small generic interface every backend implements.
+
+Domain operations are written once in core on top of this contract, so every
+backend behaves the same. A backend may be faster at an operation, never different.
+The semantics of queries and aggregates are in :mod:`storekit.query`.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Dict,
+    FrozenSet,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+)
+
+import attrs
+from typing_extensions import Protocol, runtime_checkable
+
+from .query import Aggregate, Filter, Query
+
+__all__ = ["Backend", "BackendInfo", "Capability"]
+
+R = TypeVar("R")
+
+
+class Capability:
+    """Names of optional backend capabilities, checked by the conformance kit."""
+
+    TRANSACTIONS = "transactions"
+    """Several writes, of several record types, commit or roll back together."""
+    STREAMING = "streaming"
+    """``query`` reads lazily with bounded memory."""
+    CONCURRENT_PROCESSES = "concurrent-processes"
+    """Several processes may write at once."""
+    FOREIGN_KEYS = "foreign-keys"
+    """Declared references are enforced."""
+    PERSISTENT = "persistent"
+    """Data survives closing and reopening the store."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What a storage backend implements.
+
+    Every method takes record types declared with :func:`storekit.records.record`
+    and records of those types; rows never leave the backend as anything but records.
+    """
+
+    name: str
+    """The registered backend name (``sqlite``, ``postgresql``, ...)."""
+
+    def ensure_schema(self, record_types: Sequence[type]) -> None:
+        """Create what is missing for ``record_types`` (tables, indexes) and record the
+        schema version; existing data is never touched."""
+
+    def upsert(self, record_type: type, records: Iterable[Any]) -> int:
+        """Insert or fully replace each record by its natural key; return the count.
+
+        Within one call, a later record with the same key wins."""
+
+    def append(self, record_type: type, records: Iterable[Any]) -> int:
+        """Insert records that must be new; a duplicate key raises
+        :class:`~storekit.errors.IntegrityError` and nothing of the call is written."""
+
+    def get(self, record_type: type, key: Tuple[Any, ...]) -> Optional[Any]:
+        """The record with this natural key, or ``None``."""
+
+    def query(self, query: Query[Any]) -> Iterator[Any]:
+        """Records matching ``query``, in its order; lazily for streaming backends."""
+
+    def aggregate(self, aggregate: Aggregate) -> List[Dict[str, Any]]:
+        """Grouped aggregates as dicts, ordered by the group-by fields."""
+
+    def delete(self, record_type: type, where: Sequence[Filter]) -> int:
+        """Delete records matching every filter (all records with no filter)."""
+
+    def transaction(self) -> ContextManager[None]:
+        """A context in which every call of this backend, on this thread, is one
+        transaction: committed at exit, rolled back on an exception. Nests."""
+
+    def close(self) -> None:
+        """Release connections and files. Idempotent."""
+
+
+BackendFactory = Callable[[str, Mapping[str, Any]], Backend]
+
+
+@attrs.frozen
+class BackendInfo:
+    """A backend as a plugin registers it.
+
+    ``priority`` orders backends for fallback (higher first) and breaks ties when
+    several backends claim a URL scheme; registration order never matters.
+    """
+
+    name: str
+    schemes: Tuple[str, ...] = attrs.field(converter=tuple)
+    factory: BackendFactory = attrs.field(repr=False)
+    priority: int = 0
+    capabilities: FrozenSet[str] = attrs.field(default=frozenset(), converter=frozenset)
+    description: str = ""
+    plugin: str = ""
+    """Filled in by the registry: the plugin (entry point) that registered it."""

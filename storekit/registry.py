@@ -1,0 +1,181 @@
+"""Plugin loading and the backend registry.
+
+Plugins are found through the ``storekit`` entry-point group and loaded one at a
+time: a plugin that fails to import, or whose hooks fail, is reported and skipped;
+the others still load. In strict mode (``strict=True`` or ``STOREKIT_STRICT_PLUGINS=1``,
+as tests and CI use) the first failure raises :class:`~storekit.errors.PluginLoadError`.
+
+The registry is made lazily, once per process (:func:`get_registry`), or explicitly
+per store; nothing is loaded at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import traceback
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .backend import BackendInfo
+from .errors import NoBackendError, PluginLoadError
+
+if sys.version_info >= (3, 10):
+    from importlib.metadata import EntryPoint, entry_points
+else:  # pragma: no cover - Python 3.9
+    from importlib_metadata import EntryPoint, entry_points
+
+__all__ = ["ENTRY_POINT_GROUP", "PluginStatus", "Registry", "get_registry", "reset_registry"]
+
+log = logging.getLogger("storekit.registry")
+
+ENTRY_POINT_GROUP = "storekit"
+
+
+@attrs.frozen
+class PluginStatus:
+    """What happened to one plugin: where it came from, what it registered, or why it failed."""
+
+    name: str
+    source: str
+    loaded: bool
+    backends: Tuple[str, ...] = ()
+    error: Optional[str] = None
+
+
+class Registry:
+    """A pluggy plugin manager plus the backends its plugins registered."""
+
+    def __init__(self, *, strict: Optional[bool] = None) -> None:
+        if strict is None:
+            strict = os.environ.get("STOREKIT_STRICT_PLUGINS", "") not in ("", "0")
+        self.strict = strict
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self._pm.add_hookspecs(hookspecs)
+        self._backends: Dict[str, BackendInfo] = {}
+        self._status: List[PluginStatus] = []
+
+    # -- loading ------------------------------------------------------------------
+
+    def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
+        """Load every plugin of the entry-point group, each in isolation."""
+        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+            self._load_entry_point(ep)
+
+    def _load_entry_point(self, ep: EntryPoint) -> None:
+        dist = getattr(ep, "dist", None)
+        source = f"{dist.name} {dist.version}" if dist is not None else ep.value
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            self._fail(ep.name, source, exc)
+            return
+        self.register_plugin(plugin, name=ep.name, source=source)
+
+    def register_plugin(self, plugin: Any, *, name: str, source: str = "") -> None:
+        """Register one plugin object (a module or an instance with hook methods).
+
+        Validation errors (an unknown hook, a wrong signature) and failures inside
+        its hooks are reported like import failures.
+        """
+        if self._pm.get_plugin(name) is not None:
+            return
+        try:
+            self._pm.register(plugin, name=name)
+            self._pm.check_pending()
+        except Exception as exc:
+            if self._pm.get_plugin(name) is not None:
+                self._pm.unregister(name=name)
+            self._fail(name, source or repr(plugin), exc)
+            return
+        found: List[BackendInfo] = []
+        others = [p for p in self._pm.get_plugins() if p is not plugin]
+        only_this = self._pm.subset_hook_caller("storekit_register_backends", remove_plugins=others)
+        try:
+            only_this(register=found.append)
+            for info in found:
+                if not isinstance(info, BackendInfo):
+                    raise TypeError(f"register() takes a BackendInfo, not {type(info).__name__}")
+                if info.name in self._backends:
+                    raise ValueError(f"backend name {info.name!r} is already registered")
+        except Exception as exc:
+            self._pm.unregister(name=name)
+            self._fail(name, source or repr(plugin), exc)
+            return
+        for info in found:
+            self._backends[info.name] = attrs.evolve(info, plugin=name)
+        self._status.append(PluginStatus(name, source, True, tuple(i.name for i in found)))
+
+    def _fail(self, name: str, source: str, exc: BaseException) -> None:
+        message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        self._status.append(PluginStatus(name, source, False, error=message))
+        if self.strict:
+            raise PluginLoadError(name, message) from exc
+        log.warning("storekit plugin %r failed to load and was skipped: %s", name, message)
+
+    # -- queries ------------------------------------------------------------------
+
+    @property
+    def plugins(self) -> Tuple[PluginStatus, ...]:
+        """Every plugin seen, loaded or failed, in load order."""
+        return tuple(self._status)
+
+    @property
+    def failures(self) -> Tuple[PluginStatus, ...]:
+        return tuple(s for s in self._status if not s.loaded)
+
+    def backends(self) -> Tuple[BackendInfo, ...]:
+        """Registered backends, highest priority first (then by name)."""
+        return tuple(sorted(self._backends.values(), key=lambda b: (-b.priority, b.name)))
+
+    def backend(self, name: str) -> BackendInfo:
+        try:
+            return self._backends[name]
+        except KeyError:
+            known = ", ".join(sorted(self._backends)) or "none"
+            raise NoBackendError(f"no backend named {name!r} (registered: {known})") from None
+
+    def backend_for_scheme(self, scheme: str) -> BackendInfo:
+        """The highest-priority backend that handles URL ``scheme`` (``postgresql+psycopg2``
+        matches a backend registered for ``postgresql``)."""
+        base = scheme.split("+", 1)[0]
+        for info in self.backends():
+            if scheme in info.schemes or base in info.schemes:
+                return info
+        known = sorted({s for b in self._backends.values() for s in b.schemes})
+        raise NoBackendError(
+            f"no backend handles URL scheme {scheme!r} (known schemes: {', '.join(known) or 'none'}; "
+            f"is the plugin installed? `storekit plugins` lists what loaded)"
+        )
+
+
+_lock = threading.Lock()
+_registry: Optional[Registry] = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, loading the entry points on first use."""
+    global _registry
+    with _lock:
+        if _registry is None:
+            registry = Registry()
+            registry.load_entry_points()
+            _registry = registry
+        return _registry
+
+
+def reset_registry(plugins: Iterable[Tuple[str, Any]] = ()) -> Registry:
+    """Replace the process-wide registry (for tests): entry points plus ``plugins``."""
+    global _registry
+    with _lock:
+        registry = Registry()
+        registry.load_entry_points()
+        for name, plugin in plugins:
+            registry.register_plugin(plugin, name=name)
+        _registry = registry
+        return registry

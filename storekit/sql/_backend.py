@@ -1,0 +1,281 @@
+"""The generic SQLAlchemy Core backend, written once for every SQL database."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+import sqlalchemy as sa
+
+from .. import _plan
+from ..codec import Codec
+from ..errors import AggregateOverflowError, BackendError, SchemaVersionError
+from ..query import Aggregate, Eq, Filter, In, Order, Query, Range
+from ..records import Kind, all_record_types, spec_of
+from ..records._declare import INT64_MAX, INT64_MIN
+from ._facts import SQLFacts
+from ._schema import SCHEMA_VERSION, build_metadata
+
+__all__ = ["SQLBackend"]
+
+log = logging.getLogger("storekit.sql")
+
+_STREAM_CHUNK = 1000
+_WRITE_CHUNK = 5000
+
+
+class SQLBackend:
+    """A :class:`storekit.Backend` on any SQLAlchemy engine, given the database's facts."""
+
+    def __init__(self, url: str, facts: SQLFacts, options: Optional[Mapping[str, Any]] = None) -> None:
+        self.facts = facts
+        self.name = facts.name
+        self.capabilities = facts.capabilities
+        self.url = sa.engine.make_url(url)
+        self._described = facts.describe_url(self.url)
+        self.engine = facts.create_engine(self.url, dict(options or {}))
+        self._tables = build_metadata(all_record_types(), facts)
+        self._meta = next(iter(self._tables.values())).metadata.tables["storekit_meta"]
+        self._codec = Codec()
+        self._local = threading.local()
+        self._writers: Dict[type, Callable[[Any], Tuple[Any, ...]]] = {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self._described}>"
+
+    # -- connections and transactions ---------------------------------------------------
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sa.engine.Connection]:
+        active: Optional[sa.engine.Connection] = getattr(self._local, "connection", None)
+        if active is not None:
+            with self._errors():
+                yield active
+            return
+        with self._errors(), self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        if getattr(self._local, "connection", None) is not None:
+            yield  # nested: part of the enclosing transaction
+            return
+        with self._errors(), self.engine.begin() as conn:
+            self._local.connection = conn
+            try:
+                yield
+            finally:
+                self._local.connection = None
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sa.exc.DBAPIError as exc:
+            cls = self.facts.error_class(exc)
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+            raise cls(f"{self.name} ({self._described}): {first}", backend=self.name, orig=exc) from exc
+        except sa.exc.SQLAlchemyError as exc:
+            raise BackendError(f"{self.name} ({self._described}): {exc}", backend=self.name, orig=exc) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema -------------------------------------------------------------------------
+
+    def ensure_schema(self, record_types: Sequence[type]) -> None:
+        tables = [self._meta] + [self._tables[t] for t in record_types]
+        with self._connection() as conn:
+            self.facts.prepare(conn)
+            metadata = self._meta.metadata
+            metadata.create_all(conn, tables=tables, checkfirst=True)
+            row = conn.execute(
+                sa.select(self._meta.c.value).where(self._meta.c.key == "schema_version")
+            ).scalar_one_or_none()
+            if row is None:
+                conn.execute(sa.insert(self._meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(row) != SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"{self._described} has storekit schema version {row}, this library writes "
+                    f"{SCHEMA_VERSION}: "
+                    + ("upgrade storekit" if int(row) > SCHEMA_VERSION else "run `storekit schema upgrade`"),
+                    backend=self.name,
+                )
+
+    def schema_version(self) -> Optional[int]:
+        with self._connection() as conn:
+            if not sa.inspect(conn).has_table("storekit_meta"):
+                return None
+            value = conn.execute(
+                sa.select(self._meta.c.value).where(self._meta.c.key == "schema_version")
+            ).scalar_one_or_none()
+            return None if value is None else int(value)
+
+    # -- writes -------------------------------------------------------------------------
+
+    def _writer(self, record_type: type) -> Callable[[Any], Tuple[Any, ...]]:
+        writer = self._writers.get(record_type)
+        if writer is None:
+            table = self._tables[record_type]
+            dialect = self.engine.dialect
+            procs = [(c.name, c.type.bind_processor(dialect)) for c in table.c]
+
+            def writer(rec: Any) -> Tuple[Any, ...]:
+                out = []
+                for name, proc in procs:
+                    value = getattr(rec, name)
+                    out.append(value if proc is None or value is None else proc(value))
+                return tuple(out)
+
+            self._writers[record_type] = writer
+        return writer
+
+    def _checked(self, record_type: type, records: Iterable[Any]) -> List[Any]:
+        items = list(records)
+        for rec in items:
+            if type(rec) is not record_type:
+                raise TypeError(f"expected {record_type.__name__} records, got {type(rec).__name__}")
+        return items
+
+    def upsert(self, record_type: type, records: Iterable[Any]) -> int:
+        items = self._checked(record_type, records)
+        spec = spec_of(record_type)
+        latest: Dict[Tuple[Any, ...], Any] = {}
+        for rec in items:  # a later record with the same key wins
+            key = spec.key_of(rec)
+            latest.pop(key, None)
+            latest[key] = rec
+        writer = self._writer(record_type)
+        rows = [writer(rec) for rec in latest.values()]
+        table = self._tables[record_type]
+        with self._connection() as conn:
+            for start in range(0, len(rows), _WRITE_CHUNK):
+                self.facts.upsert_rows(conn, table, spec.key, rows[start : start + _WRITE_CHUNK])
+        return len(items)
+
+    def append(self, record_type: type, records: Iterable[Any]) -> int:
+        items = self._checked(record_type, records)
+        writer = self._writer(record_type)
+        rows = [writer(rec) for rec in items]
+        table = self._tables[record_type]
+        with self._connection() as conn:
+            for start in range(0, len(rows), _WRITE_CHUNK):
+                self.facts.insert_rows(conn, table, rows[start : start + _WRITE_CHUNK])
+        return len(items)
+
+    def delete(self, record_type: type, where: Sequence[Filter]) -> int:
+        _plan.check_filters(record_type, where)
+        table = self._tables[record_type]
+        with self._connection() as conn:
+            result = conn.execute(sa.delete(table).where(*self._where(table, where)))
+            return int(result.rowcount)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def get(self, record_type: type, key: Tuple[Any, ...]) -> Optional[Any]:
+        spec = spec_of(record_type)
+        if len(key) != len(spec.key):
+            raise TypeError(f"{spec.name} key is ({', '.join(spec.key)}); got {len(key)} values")
+        where = [Eq(name, value) for name, value in zip(spec.key, key)]
+        found = list(self.query(Query(record_type, where=where, limit=1)))
+        return found[0] if found else None
+
+    def query(self, query: Query[Any]) -> Iterator[Any]:
+        _plan.check_query(query)
+        table = self._tables[query.record_type]
+        order = _plan.full_order(query)
+        stmt = sa.select(table).where(*self._where(table, query.where))
+        if query.after is not None:
+            stmt = stmt.where(self._after(table, order, _plan.keyset_values(query)))
+        stmt = stmt.order_by(*[self._order_term(table, o) for o in order])
+        if query.limit is not None:
+            stmt = stmt.limit(query.limit)
+        return self._stream(stmt, query.record_type)
+
+    def _stream(self, stmt: sa.Select[Any], record_type: type) -> Iterator[Any]:
+        from_row = self._codec.from_row
+        with self._connection() as conn:
+            result = conn.execution_options(yield_per=_STREAM_CHUNK).execute(stmt)
+            for row in result.mappings():
+                yield from_row(dict(row), record_type)
+
+    def aggregate(self, aggregate: Aggregate) -> List[Dict[str, Any]]:
+        _plan.check_aggregate(aggregate)
+        spec = spec_of(aggregate.record_type)
+        table = self._tables[aggregate.record_type]
+        groups = [table.c[name] for name in aggregate.group_by]
+        columns: List[Any] = list(groups)
+        for agg in aggregate.aggs:
+            col = table.c[agg.field] if agg.field else None
+            if agg.fn == "count":
+                expr: Any = sa.func.count() if col is None else sa.func.count(col)
+            elif agg.fn == "avg":
+                expr = sa.type_coerce(sa.func.avg(col), sa.Float())
+            else:
+                expr = getattr(sa.func, agg.fn)(col)
+            columns.append(expr.label(agg.label))
+        stmt = sa.select(*columns).select_from(table).where(*self._where(table, aggregate.where))
+        if groups:
+            stmt = stmt.group_by(*groups).order_by(*[self._order_term(table, Order(g)) for g in aggregate.group_by])
+        with self._connection() as conn:
+            rows = [dict(r) for r in conn.execute(stmt).mappings()]
+        for agg in aggregate.aggs:
+            if agg.fn == "sum" and spec.field(agg.field or "").kind is Kind.INT:
+                for r in rows:
+                    value = self.facts.int_sum(r[agg.label])
+                    if value is not None and not INT64_MIN <= value <= INT64_MAX:
+                        raise AggregateOverflowError(
+                            f"sum of {spec.name}.{agg.field} does not fit in 64 bits", backend=self.name
+                        )
+                    r[agg.label] = value
+            elif agg.fn == "avg":
+                for r in rows:
+                    r[agg.label] = None if r[agg.label] is None else float(r[agg.label])
+            elif agg.fn == "count":
+                for r in rows:
+                    r[agg.label] = int(r[agg.label])
+        return rows
+
+    # -- SQL pieces ---------------------------------------------------------------------
+
+    @staticmethod
+    def _where(table: sa.Table, where: Sequence[Filter]) -> List[Any]:
+        out: List[Any] = []
+        for flt in where:
+            col = table.c[flt.field]
+            if isinstance(flt, Eq):
+                out.append(col.is_(None) if flt.value is None else col == flt.value)
+            elif isinstance(flt, In):
+                values = [v for v in flt.values if v is not None]
+                out.append(col.in_(values) if values else sa.false())
+            elif isinstance(flt, Range):
+                for op, bound in (("__ge__", flt.ge), ("__gt__", flt.gt), ("__le__", flt.le), ("__lt__", flt.lt)):
+                    if bound is not None:
+                        out.append(getattr(col, op)(bound))
+                if all(b is None for b in (flt.ge, flt.gt, flt.le, flt.lt)):
+                    out.append(col.is_not(None))
+        return out
+
+    @staticmethod
+    def _order_term(table: sa.Table, order: Order) -> Any:
+        col = table.c[order.field]
+        return col.desc().nulls_last() if order.descending else col.asc().nulls_first()
+
+    @staticmethod
+    def _after(table: sa.Table, order: Sequence[Order], values: Sequence[Any]) -> Any:
+        """Rows strictly after ``values`` in ``order`` (NULL first ascending, last descending)."""
+        alternatives = []
+        for i, (term, value) in enumerate(zip(order, values)):
+            col = table.c[term.field]
+            same = [
+                table.c[o.field].is_(None) if v is None else table.c[o.field] == v
+                for o, v in zip(order[:i], values[:i])
+            ]
+            if term.descending:
+                later = sa.false() if value is None else sa.or_(col < value, col.is_(None))
+            else:
+                later = col.is_not(None) if value is None else col > value
+            alternatives.append(sa.and_(*same, later))
+        return sa.or_(*alternatives)

@@ -1,0 +1,73 @@
+"""What a SQL dialect plugin tells the generic SQL backend about its database."""
+
+from __future__ import annotations
+
+from typing import Any, List, Mapping, Sequence, Tuple, Type
+
+import sqlalchemy as sa
+
+from ..errors import BackendError, BackendUnavailableError, IntegrityError
+from ..records import Kind
+
+__all__ = ["SQLFacts"]
+
+
+class SQLFacts:
+    """Database and driver facts, the only part a SQL backend plugin writes.
+
+    Subclass it, override what differs, and pass an instance to
+    :class:`storekit.sql.SQLBackend`. Identifiers reaching these methods come only
+    from record declarations; values are always bound, never formatted into SQL.
+    """
+
+    name: str = "sql"
+    capabilities: frozenset = frozenset()
+
+    def column_type(self, kind: Kind) -> sa.types.TypeEngine[Any]:
+        """The SQLAlchemy column type storing a field of ``kind``."""
+        raise NotImplementedError
+
+    def create_engine(self, url: sa.engine.URL, options: Mapping[str, Any]) -> sa.engine.Engine:
+        """Make the one engine (and pool) the backend uses."""
+        raise NotImplementedError
+
+    def prepare(self, connection: sa.engine.Connection) -> None:
+        """Run before the tables are created (for example ``CREATE SCHEMA``)."""
+
+    def upsert_rows(
+        self,
+        connection: sa.engine.Connection,
+        table: sa.Table,
+        key: Sequence[str],
+        rows: List[Tuple[Any, ...]],
+    ) -> None:
+        """Insert-or-replace ``rows`` (driver-ready tuples in column order) by ``key``.
+        Keys are distinct within ``rows``."""
+        raise NotImplementedError
+
+    def insert_rows(
+        self, connection: sa.engine.Connection, table: sa.Table, rows: List[Tuple[Any, ...]]
+    ) -> None:
+        """Plain insert of driver-ready tuples; a duplicate key must raise."""
+        cols = ", ".join(connection.dialect.identifier_preparer.quote(c.name) for c in table.c)
+        marks = ", ".join([self.paramstyle_mark] * len(table.c))
+        name = connection.dialect.identifier_preparer.format_table(table)
+        connection.exec_driver_sql(f"INSERT INTO {name} ({cols}) VALUES ({marks})", rows)
+
+    paramstyle_mark: str = "?"
+
+    def int_sum(self, value: Any) -> Any:
+        """Convert a database SUM of an integer column to ``int`` (or ``None``)."""
+        return None if value is None else int(value)
+
+    def error_class(self, exc: sa.exc.DBAPIError) -> Type[BackendError]:
+        """Which storekit error a driver error becomes."""
+        if isinstance(exc, sa.exc.IntegrityError):
+            return IntegrityError
+        if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
+            return BackendUnavailableError
+        return BackendError
+
+    def describe_url(self, url: sa.engine.URL) -> str:
+        """The URL for messages and reprs, password hidden."""
+        return url.render_as_string(hide_password=True)

@@ -1,0 +1,53 @@
+"""Tables derived from record declarations."""
+
+from __future__ import annotations
+
+from typing import Dict, Sequence
+
+import sqlalchemy as sa
+
+from ..records import RecordSpec, spec_of
+from ._facts import SQLFacts
+
+__all__ = ["SCHEMA_VERSION", "build_metadata", "meta_table"]
+
+SCHEMA_VERSION = 1
+"""The schema version this library writes; recorded in ``storekit_meta``."""
+
+
+def meta_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "storekit_meta",
+        metadata,
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+
+
+def _table(spec: RecordSpec, facts: SQLFacts, metadata: sa.MetaData) -> sa.Table:
+    columns = [
+        sa.Column(f.name, facts.column_type(f.kind), nullable=f.nullable, primary_key=f.name in spec.key)
+        for f in spec.fields
+    ]
+    constraints: list = [
+        sa.UniqueConstraint(*u, name=f"uq_{spec.table}_{'_'.join(u)}") for u in spec.unique
+    ]
+    for ref in spec.references:
+        constraints.append(
+            sa.ForeignKeyConstraint(
+                list(ref.fields),
+                [f"{ref.target}.{c}" for c in ref.target_fields],
+                name=f"fk_{spec.table}_{'_'.join(ref.fields)}",
+            )
+        )
+    table = sa.Table(spec.table, metadata, *columns, *constraints)
+    for index in spec.indexes:
+        sa.Index(f"ix_{spec.table}_{'_'.join(index)}", *[table.c[c] for c in index])
+    return table
+
+
+def build_metadata(record_types: Sequence[type], facts: SQLFacts) -> Dict[type, sa.Table]:
+    """One table per record type, all in one ``MetaData`` (references resolve within it)."""
+    metadata = sa.MetaData()
+    meta_table(metadata)
+    return {t: _table(spec_of(t), facts, metadata) for t in record_types}

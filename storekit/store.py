@@ -1,0 +1,181 @@
+"""Opening a store, and the generic operations on it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Type,
+    TypeVar,
+    Union,
+)
+
+import sqlalchemy as sa
+
+from .backend import Backend
+from .config import redact_url, resolve_url
+from .query import Agg, Aggregate, Filter, Order, Query
+from .records import Record, all_record_types, spec_of
+from .registry import Registry, get_registry
+
+__all__ = ["Store", "open_store"]
+
+log = logging.getLogger("storekit.store")
+
+R = TypeVar("R", bound=Record)
+
+
+class Store:
+    """A typed store on one backend. Use it as a context manager, or call :meth:`close`.
+
+    Every write validates records before anything is sent; every read returns records.
+    """
+
+    def __init__(self, backend: Backend, *, url: str) -> None:
+        self.backend = backend
+        self._url = redact_url(url)
+
+    def __repr__(self) -> str:
+        return f"<Store {self.backend.name} {self._url}>"
+
+    @property
+    def url(self) -> str:
+        """The store's URL with any password hidden."""
+        return self._url
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the backend's connections. Idempotent."""
+        self.backend.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """Every operation in the block, on this thread, commits or rolls back together."""
+        with self.backend.transaction():
+            yield self
+
+    # -- writes ------------------------------------------------------------------------
+
+    def put(self, record: Record) -> None:
+        """Insert or replace one record by its natural key."""
+        self.backend.upsert(type(record), [record])
+
+    def put_many(self, records: Iterable[Record]) -> int:
+        """Insert or replace records (of any types) by natural key, in one transaction.
+
+        Returns the number of records written."""
+        by_type: Dict[type, List[Record]] = {}
+        for rec in records:
+            spec_of(rec)
+            by_type.setdefault(type(rec), []).append(rec)
+        count = 0
+        with self.backend.transaction():
+            for record_type, items in by_type.items():
+                count += self.backend.upsert(record_type, items)
+        return count
+
+    def append(self, records: Iterable[R]) -> int:
+        """Insert new records of one type; a key that exists raises
+        :class:`~storekit.errors.IntegrityError` and nothing of the call is written."""
+        items = list(records)
+        if not items:
+            return 0
+        with self.backend.transaction():
+            return self.backend.append(type(items[0]), items)
+
+    def delete(self, record_type: Type[R], *where: Filter) -> int:
+        """Delete the records matching every filter; return how many were deleted."""
+        return self.backend.delete(record_type, where)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get(self, record_type: Type[R], *key: Any) -> Optional[R]:
+        """The record with this natural key (one value per key field), or ``None``."""
+        result: Optional[R] = self.backend.get(record_type, tuple(key))
+        return result
+
+    def find(
+        self,
+        record_type: Type[R],
+        *where: Filter,
+        order_by: Sequence[Union[str, Order]] = (),
+        limit: Optional[int] = None,
+        after: Any = None,
+    ) -> Iterator[R]:
+        """Stream the records matching every filter (see :mod:`storekit.query`)."""
+        return self.backend.query(Query(record_type, where, order_by, limit, after))
+
+    def pages(
+        self,
+        record_type: Type[R],
+        *where: Filter,
+        order_by: Sequence[Union[str, Order]] = (),
+        size: int = 1000,
+    ) -> Iterator[List[R]]:
+        """Keyset-paginated pages of at most ``size`` records each."""
+        after = None
+        while True:
+            page = list(self.find(record_type, *where, order_by=order_by, limit=size, after=after))
+            if not page:
+                return
+            yield page
+            if len(page) < size:
+                return
+            after = page[-1]
+
+    def aggregate(
+        self,
+        record_type: type,
+        *aggs: Agg,
+        where: Sequence[Filter] = (),
+        group_by: Sequence[str] = (),
+    ) -> List[Dict[str, Any]]:
+        """Grouped aggregates (see :class:`storekit.query.Aggregate`)."""
+        return self.backend.aggregate(Aggregate(record_type, aggs, where, group_by))
+
+    def count(self, record_type: type, *where: Filter) -> int:
+        """The number of records matching every filter."""
+        rows = self.aggregate(record_type, Agg("count"), where=where)
+        return int(rows[0]["count"])
+
+
+def open_store(
+    url: Optional[str] = None,
+    *,
+    options: Optional[Mapping[str, Any]] = None,
+    registry: Optional[Registry] = None,
+    record_types: Optional[Sequence[type]] = None,
+) -> Store:
+    """Open the store at ``url``, else ``DATABASE_URL``, else the embedded SQLite file.
+
+    The backend is the highest-priority registered backend for the URL's scheme.
+    The schema for ``record_types`` (default: every record type) is created if
+    missing and its version checked.
+    """
+    resolved = resolve_url(url)
+    registry = registry or get_registry()
+    scheme = sa.engine.make_url(resolved).drivername
+    info = registry.backend_for_scheme(scheme)
+    backend = info.factory(resolved, dict(options or {}))
+    try:
+        backend.ensure_schema(list(record_types or all_record_types()))
+    except BaseException:
+        backend.close()
+        raise
+    log.debug("opened %s store at %s", info.name, redact_url(resolved))
+    return Store(backend, url=resolved)
