@@ -54,16 +54,21 @@ class _NegativeZero:
 _NEGATIVE_ZERO = _NegativeZero()
 
 
-class Float8(sa.types.TypeDecorator[float]):
+class Float8(sa.types.UserDefinedType[float]):
     """DOUBLE PRECISION, with ``-0.0`` kept."""
 
-    impl = pg.DOUBLE_PRECISION
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        if value == 0.0 and isinstance(value, float) and math.copysign(1.0, value) < 0:
-            return _NEGATIVE_ZERO
-        return value
+    def get_col_spec(self, **kw: Any) -> str:
+        return "DOUBLE PRECISION"
+
+    def bind_processor(self, dialect: Any) -> Any:
+        def process(value: Any) -> Any:
+            if value == 0.0 and math.copysign(1.0, value) < 0:
+                return _NEGATIVE_ZERO
+            return value
+
+        return process
 
 
 _TYPES = {

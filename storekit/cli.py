@@ -1,0 +1,197 @@
+"""The ``storekit`` command line. Imported only by the console script, so that
+``import storekit`` stays light (click and rich load here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Any, List, Optional
+
+import click
+
+from . import __version__
+from .config import redact_url, resolve_url
+from .errors import StorekitError
+
+__all__ = ["main"]
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="storekit")
+def main() -> None:
+    """storekit: the trading application's typed store.
+
+    The store URL comes from --url where a command takes one, else DATABASE_URL,
+    else the embedded SQLite file data/storekit.db (STOREKIT_SQLITE_PATH overrides).
+    Exit codes: 0 success, 1 the command's check failed, 2 bad usage or configuration,
+    3 the backend failed.
+    """
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def plugins(as_json: bool) -> None:
+    """List the backend plugins: what loaded, from where, what each registered, what failed.
+
+    Exits 1 when any plugin failed to load.
+    """
+    from .registry import get_registry
+
+    registry = get_registry()
+    backends = {b.name: b for b in registry.backends()}
+    if as_json:
+        payload = {
+            "plugins": [
+                {
+                    "name": p.name,
+                    "source": p.source,
+                    "loaded": p.loaded,
+                    "backends": list(p.backends),
+                    "error": p.error,
+                }
+                for p in registry.plugins
+            ],
+            "backends": [
+                {
+                    "name": b.name,
+                    "schemes": list(b.schemes),
+                    "priority": b.priority,
+                    "capabilities": sorted(b.capabilities),
+                    "plugin": b.plugin,
+                    "description": b.description,
+                }
+                for b in backends.values()
+            ],
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        from rich.table import Table
+
+        table = Table(title="storekit plugins")
+        for column in ("plugin", "source", "status", "backends (priority, schemes)"):
+            table.add_column(column)
+        for p in registry.plugins:
+            registered = ", ".join(
+                f"{n} ({backends[n].priority}; {', '.join(backends[n].schemes)})" for n in p.backends
+            )
+            status = "loaded" if p.loaded else f"[red]failed: {p.error}[/red]"
+            table.add_row(p.name, p.source, status, registered)
+        _console().print(table)
+    if registry.failures:
+        sys.exit(1)
+
+
+def _demo_records() -> List[Any]:
+    from .records import (
+        ApiCall,
+        DailyStrategyReturn,
+        Feedback,
+        LearningMetric,
+        NotificationHistory,
+        PerformanceTracking,
+        ScreeningHistory,
+        SystemAlert,
+    )
+
+    kst = dt.timezone(dt.timedelta(hours=9))
+    day = dt.date(2026, 1, 10)
+    at = dt.datetime(2026, 1, 10, 9, 15, 2, 123456, tzinfo=kst)
+    return [
+        ScreeningHistory(
+            stock_code="005930", stock_name="삼성전자", sector="반도체", screening_date=day,
+            overall_score=72.5, fundamental_score=70.1, technical_score=65.0, passed=True,
+            roe=9.5, per=float("inf"), pbr=1.1,
+        ),
+        ScreeningHistory(
+            stock_code="37550L", stock_name="LS에코에너지", sector="전기장비", screening_date=day,
+            overall_score=58.0, passed=False, per=12.3,
+        ),
+        PerformanceTracking(
+            source="learning", stock_code="005930", tracking_date=day, entry_price=71200.0,
+            days_tracked=0, is_active=True,
+        ),
+        LearningMetric(
+            date=day, metric_type="performance", metric_name="best_sector", value_text="반도체"
+        ),
+        NotificationHistory(
+            alert_id="api_kis_api_1768032278", alert_type="system", level="warning",
+            title="KIS API 지연", message="응답 시간 2.1초", channel="telegram", status="sent",
+            trace_id="", created_at=at, sent_at=at, response_data={"ok": True, "message_id": 42},
+        ),
+        SystemAlert(
+            alert_id="api_kis_api_1768032278", timestamp=at, level="warning", category="api",
+            title="KIS API 지연", message="응답 시간 2.1초", component="kis_api",
+            metrics={"response_time_ms": 2100.5}, urgent=False,
+        ),
+        ApiCall(
+            timestamp=at, endpoint="/uapi/domestic-stock/v1/quotations/inquire-price",
+            method="GET", response_time=182.4, status_code=200, success=True,
+        ),
+        DailyStrategyReturn(
+            strategy_name="momentum_strategy", date=day, daily_return=1.25,
+            cumulative_return=7.5, portfolio_value=10_750_000.0, benchmark_return=0.4,
+            active_return=0.85,
+        ),
+        Feedback(
+            prediction_id="005930_2026-01-10_ensemble", stock_code="005930",
+            prediction_date=day, predicted_probability=0.71, predicted_class=1,
+            model_name="ensemble", factor_scores={"모멘텀": 0.8, "가치": 0.4},
+        ),
+    ]
+
+
+@main.command()
+@click.option("--url", default=None, help="Store URL (default: DATABASE_URL, else data/storekit.db).")
+def demo(url: Optional[str]) -> None:
+    """Open the store, write records of several types, read them back and report.
+
+    Writing is an upsert by each record's natural key, so running the demo twice
+    leaves the same rows.
+    """
+    from .records import spec_of
+    from .store import open_store
+
+    console = _console()
+    records = _demo_records()
+    target = resolve_url(url)
+    console.print(f"Opening [bold]{redact_url(target)}[/bold]")
+    try:
+        with open_store(target) as store:
+            console.print(f"Backend: {store.backend.name}")
+            written = store.put_many(records)
+            console.print(f"Wrote {written} records of {len({type(r) for r in records})} types in one transaction.")
+            from rich.table import Table
+
+            table = Table(title="Read back by natural key")
+            for column in ("record type", "table", "key", "round trip", "rows in table"):
+                table.add_column(column)
+            failures = 0
+            for rec in records:
+                spec = spec_of(rec)
+                got = store.get(type(rec), *rec.key)
+                same = got == rec
+                failures += not same
+                table.add_row(
+                    spec.name, spec.table, ", ".join(map(str, rec.key)),
+                    "[green]equal[/green]" if same else "[red]DIFFERENT[/red]",
+                    str(store.count(type(rec))),
+                )
+            console.print(table)
+    except StorekitError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(3)
+    if failures:
+        console.print(f"[red]{failures} records did not read back equal[/red]")
+        sys.exit(1)
+    console.print("[green]Every record read back equal to what was written.[/green]")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
