@@ -71,8 +71,12 @@ class SQLBackend:
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
         try:
-            yield
+            try:
+                yield
+            except dbapi_error as raw:  # raised by a driver fast path, outside SQLAlchemy
+                raise sa.exc.DBAPIError.instance(None, None, raw, dbapi_error) from raw
         except sa.exc.DBAPIError as exc:
             cls = self.facts.error_class(exc)
             first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)

@@ -1,0 +1,109 @@
+"""Fixtures: a real SQLite file and the real PostgreSQL server, for every backend test.
+
+PostgreSQL comes from ``STOREKIT_TEST_PG_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/test``). Each test run gets its own schema,
+dropped at the end, so runs never collide. When the server cannot be reached, the
+PostgreSQL tests fail under ``CI=true`` and are skipped loudly elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from typing import Iterator, List
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+
+from storekit import Store, open_store
+from storekit.records import all_record_types, spec_of
+
+settings.register_profile(
+    "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+BACKENDS: List[str] = ["sqlite", "postgresql"]
+
+
+def _pg_base_url() -> str:
+    return os.environ.get("STOREKIT_TEST_PG_URL", DEFAULT_PG_URL)
+
+
+def _pg_engine(**kw: object) -> sa.engine.Engine:
+    url = sa.engine.make_url(_pg_base_url()).set(drivername="postgresql+psycopg2")
+    return sa.create_engine(url, **kw)
+
+
+def _pg_unreachable_reason() -> str:
+    url = _pg_base_url()
+    engine = _pg_engine(connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            return ""
+    except Exception as exc:  # any failure means: cannot run the PostgreSQL tests
+        shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        return f"PostgreSQL at {shown} is unreachable: {first}"
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose ``schema`` is private to this test run (dropped at the end)."""
+    reason = _pg_unreachable_reason()
+    if reason:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{reason} (CI=true: the PostgreSQL tests must run)", pytrace=False)
+        warnings.warn(f"SKIPPING PostgreSQL tests: {reason}", stacklevel=1)
+        pytest.skip(f"SKIPPED: {reason}. Start it or set STOREKIT_TEST_PG_URL.")
+    schema = f"sk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    base = _pg_base_url()
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}schema={schema}"
+    engine = _pg_engine()
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def backend_url(name: str, request: pytest.FixtureRequest, tmp_dir: str) -> str:
+    if name == "sqlite":
+        return f"sqlite:///{os.path.join(tmp_dir, 'store.db')}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def clear(store: Store) -> None:
+    """Delete every record, children before parents."""
+    with store.transaction():
+        for record_type in reversed(all_record_types()):
+            store.delete(record_type)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def session_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
+    """One store per backend for the whole run (hypothesis tests clear it per example)."""
+    url = backend_url(request.param, request, str(tmp_path_factory.mktemp(request.param)))
+    with open_store(url) as store:
+        yield store
+
+
+@pytest.fixture
+def store(session_store: Store) -> Iterator[Store]:
+    """A store with no records, on each backend."""
+    clear(session_store)
+    yield session_store
+
+
+@pytest.fixture
+def record_specs():  # type: ignore[no-untyped-def]
+    return [spec_of(t) for t in all_record_types()]
