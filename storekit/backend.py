@@ -97,6 +97,14 @@ class Backend(Protocol):
 BackendFactory = Callable[[str, Mapping[str, Any]], Backend]
 
 
+def _strings(value: Iterable[str]) -> Tuple[str, ...]:
+    return tuple(value)
+
+
+def _capabilities(value: Iterable[str]) -> FrozenSet[str]:
+    return frozenset(value)
+
+
 @attrs.frozen
 class BackendInfo:
     """A backend as a plugin registers it.
@@ -106,10 +114,10 @@ class BackendInfo:
     """
 
     name: str
-    schemes: Tuple[str, ...] = attrs.field(converter=tuple)
+    schemes: Tuple[str, ...] = attrs.field(converter=_strings)
     factory: BackendFactory = attrs.field(repr=False)
     priority: int = 0
-    capabilities: FrozenSet[str] = attrs.field(default=frozenset(), converter=frozenset)
+    capabilities: FrozenSet[str] = attrs.field(default=frozenset(), converter=_capabilities)
     description: str = ""
     plugin: str = ""
     """Filled in by the registry: the plugin (entry point) that registered it."""

@@ -22,7 +22,7 @@ Semantics
 
 from __future__ import annotations
 
-from typing import Any, Generic, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Generic, Iterable, Optional, Sequence, Tuple, TypeVar, Union
 
 import attrs
 
@@ -42,6 +42,22 @@ __all__ = [
 T = TypeVar("T")
 
 
+def _values(value: Iterable[Any]) -> Tuple[Any, ...]:
+    return tuple(value)
+
+
+def _filters(value: Iterable[Filter]) -> Tuple[Filter, ...]:
+    return tuple(value)
+
+
+def _aggs(value: Iterable[Agg]) -> Tuple[Agg, ...]:
+    return tuple(value)
+
+
+def _names(value: Iterable[str]) -> Tuple[str, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Eq:
     """``field == value`` (``None`` matches NULL)."""
@@ -55,7 +71,7 @@ class In:
     """``field`` is one of ``values``."""
 
     field: str
-    values: Tuple[Any, ...] = attrs.field(converter=tuple)
+    values: Tuple[Any, ...] = attrs.field(converter=_values)
 
 
 @attrs.frozen
@@ -112,7 +128,7 @@ class Query(Generic[T]):
     """
 
     record_type: type
-    where: Tuple[Filter, ...] = attrs.field(default=(), converter=tuple)
+    where: Tuple[Filter, ...] = attrs.field(default=(), converter=_filters)
     order_by: Tuple[Order, ...] = attrs.field(default=(), converter=_orders)
     limit: Optional[int] = None
     after: Any = None
@@ -139,6 +155,6 @@ class Aggregate:
     """
 
     record_type: type
-    aggs: Tuple[Agg, ...] = attrs.field(converter=tuple)
-    where: Tuple[Filter, ...] = attrs.field(default=(), converter=tuple)
-    group_by: Tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    aggs: Tuple[Agg, ...] = attrs.field(converter=_aggs)
+    where: Tuple[Filter, ...] = attrs.field(default=(), converter=_filters)
+    group_by: Tuple[str, ...] = attrs.field(default=(), converter=_names)

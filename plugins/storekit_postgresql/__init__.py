@@ -10,10 +10,11 @@ tables in that schema, created if missing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import re
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, Type
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
@@ -44,7 +45,7 @@ class _NegativeZero:
     """psycopg2 writes floats unquoted, and ``-0.0`` in SQL is minus zero-the-numeric,
     which is ``0``; sent quoted and cast, the sign survives."""
 
-    def __conform__(self, protocol: Any) -> "_NegativeZero":
+    def __conform__(self, protocol: Any) -> _NegativeZero:
         return self
 
     def getquoted(self) -> bytes:
@@ -71,7 +72,7 @@ class Float8(sa.types.UserDefinedType[float]):
         return process
 
 
-_TYPES = {
+_TYPES: Dict[Kind, sa.types.TypeEngine[Any]] = {
     Kind.TEXT: sa.Text(collation="C"),
     Kind.INT: sa.BigInteger(),
     Kind.FLOAT: Float8(),
@@ -162,7 +163,7 @@ class PostgreSQLFacts(SQLFacts):
             else "DO NOTHING"
         )
         sql = f"{self._values_sql(connection, table)} ON CONFLICT ({', '.join(map(quote, key))}) {action}"
-        with connection.connection.cursor() as cursor:
+        with contextlib.closing(connection.connection.cursor()) as cursor:
             execute_values(cursor, sql, rows, page_size=PAGE_SIZE)
 
     def insert_rows(
@@ -170,7 +171,7 @@ class PostgreSQLFacts(SQLFacts):
     ) -> None:
         from psycopg2.extras import execute_values
 
-        with connection.connection.cursor() as cursor:
+        with contextlib.closing(connection.connection.cursor()) as cursor:
             execute_values(cursor, self._values_sql(connection, table), rows, page_size=PAGE_SIZE)
 
     def error_class(self, exc: sa.exc.DBAPIError) -> Type[BackendError]:

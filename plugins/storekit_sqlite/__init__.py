@@ -9,7 +9,7 @@ created, one engine per backend.
 from __future__ import annotations
 
 import os
-from typing import Any, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import sqlalchemy as sa
 
@@ -21,7 +21,7 @@ __all__ = ["SQLiteFacts", "open_sqlite"]
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
-_TYPES = {
+_TYPES: Dict[Kind, sa.types.TypeEngine[Any]] = {
     Kind.TEXT: sa.Text(),
     Kind.INT: sa.BigInteger(),
     Kind.FLOAT: Float64(),
@@ -54,7 +54,7 @@ class SQLiteFacts(SQLFacts):
         if not in_memory:
             parent = os.path.dirname(os.path.abspath(database))
             os.makedirs(parent, exist_ok=True)
-        kwargs: dict = {
+        kwargs: Dict[str, Any] = {
             "connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
             "hide_parameters": True,
         }

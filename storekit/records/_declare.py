@@ -53,6 +53,7 @@ from typing import (
 )
 
 import attrs
+from typing_extensions import dataclass_transform
 
 from ..errors import FieldError, RecordValidationError
 
@@ -244,6 +245,7 @@ def spec_of(record_type: Union[type, Record]) -> RecordSpec:
     return spec
 
 
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(attrs.field, field))
 def record(
     *,
     table: str,
@@ -262,7 +264,7 @@ def record(
             frozen=True, kw_only=True, slots=True, field_transformer=_convert_floats
         )(cls)
         hints = get_type_hints(made)
-        fields = tuple(_field_spec(made.__name__, a, hints[a.name]) for a in attrs.fields(made))
+        fields = tuple(_field_spec(made.__name__, a, hints[a.name]) for a in attrs.fields(made))  # type: ignore[arg-type]
         names = {f.name for f in fields}
         for group in (tuple(key), *map(tuple, indexes), *map(tuple, unique)):
             unknown = [n for n in group if n not in names]
@@ -282,7 +284,7 @@ def record(
             legacy=tuple(legacy),
             doc=(made.__doc__ or "").strip(),
         )
-        made.__storekit__ = spec  # type: ignore[attr-defined]
+        made.__storekit__ = spec
         _REGISTRY.append(made)
         return made
 

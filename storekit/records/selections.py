@@ -102,7 +102,7 @@ class DailySelection(Record):
         created_at: Optional[dt.datetime] = None,
     ) -> DailySelection:
         """An ``accuracy_tracker`` row with its derived id; ``created_at`` defaults to now."""
-        values = dict(
+        return cls(
             source="accuracy_tracker",
             selection_date=selection_date,
             stock_code=stock_code,
@@ -114,7 +114,6 @@ class DailySelection(Record):
             confidence_score=confidence_score,
             created_at=created_at if created_at is not None else utc_now(),
         )
-        return cls(**values)
 
     def __validate__(self) -> Iterator[Tuple[str, str]]:
         other = self._ACCURACY_ONLY if self.source == "phase2" else self._PHASE2_ONLY

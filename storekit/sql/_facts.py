@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Mapping, Sequence, Tuple, Type
+from typing import Any, FrozenSet, List, Mapping, Sequence, Tuple, Type
 
 import sqlalchemy as sa
 
@@ -21,7 +21,7 @@ class SQLFacts:
     """
 
     name: str = "sql"
-    capabilities: frozenset = frozenset()
+    capabilities: FrozenSet[str] = frozenset()
 
     def column_type(self, kind: Kind) -> sa.types.TypeEngine[Any]:
         """The SQLAlchemy column type storing a field of ``kind``."""

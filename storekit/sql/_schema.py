@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 import sqlalchemy as sa
 
@@ -26,10 +26,12 @@ def meta_table(metadata: sa.MetaData) -> sa.Table:
 
 def _table(spec: RecordSpec, facts: SQLFacts, metadata: sa.MetaData) -> sa.Table:
     columns = [
-        sa.Column(f.name, facts.column_type(f.kind), nullable=f.nullable, primary_key=f.name in spec.key)
+        sa.Column(
+            f.name, facts.column_type(f.kind), nullable=f.nullable, primary_key=f.name in spec.key
+        )
         for f in spec.fields
     ]
-    constraints: list = [
+    constraints: List[sa.schema.SchemaItem] = [
         sa.UniqueConstraint(*u, name=f"uq_{spec.table}_{'_'.join(u)}") for u in spec.unique
     ]
     for ref in spec.references:
