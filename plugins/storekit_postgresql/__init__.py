@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 from storekit import BackendInfo, Capability, hookimpl
-from storekit.errors import BackendError, BackendUnavailableError
+from storekit.errors import BackendError, BackendUnavailableError, ConfigurationError
 from storekit.records import Kind
 from storekit.sql import SQLBackend, SQLFacts, dump_json, load_json, to_utc
 
@@ -97,29 +97,23 @@ class PostgreSQLFacts(SQLFacts):
     )
     paramstyle_mark = "%s"
 
-    def __init__(self) -> None:
-        self.schema: Optional[str] = None
+    def __init__(self, schema: Optional[str] = None) -> None:
+        if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
+            raise ConfigurationError(
+                f"schema name {schema!r} must be lower-case letters, digits and _ (at most 63)"
+            )
+        self.schema = schema
 
     def column_type(self, kind: Kind) -> sa.types.TypeEngine[Any]:
         return _TYPES[kind]
 
     def create_engine(self, url: sa.engine.URL, options: Mapping[str, Any]) -> sa.engine.Engine:
-        schema = options.get("schema") or url.query.get("schema")
-        if isinstance(schema, tuple):
-            schema = schema[-1]
         url = url.difference_update_query(["schema"])
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg2")
         session = "-c timezone=UTC"
-        if schema:
-            if not _SCHEMA_NAME.fullmatch(schema):
-                from storekit.errors import ConfigurationError
-
-                raise ConfigurationError(
-                    f"schema name {schema!r} must be lower-case letters, digits and _ (at most 63)"
-                )
-            self.schema = schema
-            session += f" -c search_path={schema}"
+        if self.schema:
+            session += f" -c search_path={self.schema}"
         return sa.create_engine(
             url,
             pool_pre_ping=True,
@@ -182,8 +176,11 @@ class PostgreSQLFacts(SQLFacts):
 
 
 def open_postgresql(url: str, options: Mapping[str, Any]) -> SQLBackend:
-    """Open a PostgreSQL backend for a ``postgresql://`` URL."""
-    return SQLBackend(url, PostgreSQLFacts(), options)
+    """Open a PostgreSQL backend for a ``postgresql://`` URL (``?schema=`` optional)."""
+    schema = options.get("schema") or sa.engine.make_url(url).query.get("schema")
+    if isinstance(schema, tuple):
+        schema = schema[-1]
+    return SQLBackend(url, PostgreSQLFacts(schema=schema), options)
 
 
 @hookimpl

@@ -15,6 +15,7 @@ from ..errors import AggregateOverflowError, BackendError, SchemaVersionError
 from ..query import Aggregate, Eq, Filter, In, Order, Query, Range
 from ..records import Kind, all_record_types, spec_of
 from ..records._declare import INT64_MAX, INT64_MIN
+from ._engines import acquire_engine, release_engine
 from ._facts import SQLFacts
 from ._schema import SCHEMA_VERSION, build_metadata
 
@@ -35,7 +36,9 @@ class SQLBackend:
         self.capabilities = facts.capabilities
         self.url = sa.engine.make_url(url)
         self._described = facts.describe_url(self.url)
-        self.engine = facts.create_engine(self.url, dict(options or {}))
+        opts = dict(options or {})
+        self.engine = acquire_engine(self.url, opts, lambda: facts.create_engine(self.url, opts))
+        self._closed = False
         self._tables = build_metadata(all_record_types(), facts)
         self._meta = next(iter(self._tables.values())).metadata.tables["storekit_meta"]
         self._codec = Codec()
@@ -85,7 +88,9 @@ class SQLBackend:
             raise BackendError(f"{self.name} ({self._described}): {exc}", backend=self.name, orig=exc) from exc
 
     def close(self) -> None:
-        self.engine.dispose()
+        if not self._closed:
+            self._closed = True
+            release_engine(self.engine)
 
     # -- schema -------------------------------------------------------------------------
 
