@@ -99,7 +99,7 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(dt.date, _structure_date)
     converter.register_structure_hook(dt.datetime, _structure_datetime)
     converter.register_structure_hook(uuid.UUID, _structure_uuid)
-    converter.register_structure_hook(Any, lambda v, _: v)
+    converter.register_structure_hook_func(lambda t: t is Any, lambda v, _: v)
 
 
 def make_converter() -> cattrs.Converter:
