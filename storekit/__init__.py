@@ -25,7 +25,7 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .query import Agg, Aggregate, Eq, In, Order, Query, Range, asc, desc
-from .registry import Registry, get_registry
+from .registry import PluginStatus, Registry, get_registry
 from .store import Store, open_store
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "NoBackendError",
     "Order",
     "PluginLoadError",
+    "PluginStatus",
     "Query",
     "QueryError",
     "Range",

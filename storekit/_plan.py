@@ -31,6 +31,8 @@ def _field(spec: RecordSpec, name: str, use: str) -> FieldSpec:
 def _check_operand(spec: RecordSpec, f: FieldSpec, value: Any) -> None:
     if value is None:
         return
+    if f.kind is Kind.FLOAT and isinstance(value, int) and not isinstance(value, bool):
+        return  # ints compare with floats exactly as the records' float fields accept them
     reason = _KIND_CHECKS[f.kind](value)
     if reason is not None:
         raise QueryError(f"{spec.name}.{f.name}: bad filter value: {reason}")
@@ -107,5 +109,8 @@ def _check_agg(spec: RecordSpec, agg: Agg) -> None:
     f = _field(spec, agg.field, f"compute {agg.fn}")
     if agg.fn in ("sum", "avg") and f.kind not in _SUMMABLE:
         raise QueryError(f"{spec.name}.{f.name} is {f.kind.value}; {agg.fn} needs int or float")
-    if agg.fn in ("min", "max") and f.kind is Kind.UUID:
-        raise QueryError(f"{spec.name}.{f.name}: min/max of UUIDs is not supported")
+    if agg.fn in ("min", "max") and f.kind in (Kind.UUID, Kind.BOOL):
+        raise QueryError(
+            f"{spec.name}.{f.name}: min/max of {f.kind.value} fields is not supported "
+            "(count with an Eq filter instead)"
+        )

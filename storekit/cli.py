@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 from .config import redact_url, resolve_url
-from .errors import StorekitError
+from .errors import PluginLoadError, StorekitError, UsageError
 
 __all__ = ["main"]
 
@@ -44,7 +44,11 @@ def plugins(as_json: bool) -> None:
     """
     from .registry import get_registry
 
-    registry = get_registry()
+    try:
+        registry = get_registry()
+    except PluginLoadError as exc:  # strict loading (STOREKIT_STRICT_PLUGINS=1)
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     backends = {b.name: b for b in registry.backends()}
     if as_json:
         payload = {
@@ -86,6 +90,11 @@ def plugins(as_json: bool) -> None:
         _console().print(table)
     if registry.failures:
         sys.exit(1)
+
+
+def _exit_code(exc: StorekitError) -> int:
+    """2 for usage and configuration errors, 3 for backend failures (see ``storekit --help``)."""
+    return 2 if isinstance(exc, UsageError) else 3
 
 
 def _demo_records() -> List[Any]:
@@ -160,9 +169,9 @@ def demo(url: Optional[str]) -> None:
 
     console = _console()
     records = _demo_records()
-    target = resolve_url(url)
-    console.print(f"Opening [bold]{redact_url(target)}[/bold]")
     try:
+        target = resolve_url(url)
+        console.print(f"Opening [bold]{redact_url(target)}[/bold]")
         with open_store(target) as store:
             console.print(f"Backend: {store.backend.name}")
             written = store.put_many(records)
@@ -186,7 +195,7 @@ def demo(url: Optional[str]) -> None:
             console.print(table)
     except StorekitError as exc:
         console.print(f"[red]error:[/red] {exc}")
-        sys.exit(3)
+        sys.exit(_exit_code(exc))
     if failures:
         console.print(f"[red]{failures} records did not read back equal[/red]")
         sys.exit(1)

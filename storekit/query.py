@@ -17,7 +17,9 @@ Semantics
   outside int64; ``sum``/``avg`` of floats are computed in an unspecified order,
   so they agree with exact summation only up to floating-point rounding; ``avg``
   always returns a float; every aggregate but ``count`` returns ``None`` over no
-  non-NULL values. Groups are returned ordered by the group-by fields.
+  non-NULL values; ``min``/``max`` take text, int, float, date and timestamp fields.
+  Groups are returned ordered by the group-by fields.
+* Filter values have the field's type; float fields also take ints.
 """
 
 from __future__ import annotations
@@ -143,6 +145,7 @@ class Agg:
 
     @property
     def label(self) -> str:
+        """The result key: ``count`` for ``count()``, else ``{fn}_{field}``."""
         return f"{self.fn}_{self.field}" if self.field else self.fn
 
 

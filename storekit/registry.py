@@ -127,6 +127,7 @@ class Registry:
 
     @property
     def failures(self) -> Tuple[PluginStatus, ...]:
+        """The plugins that failed to load, with their errors."""
         return tuple(s for s in self._status if not s.loaded)
 
     def backends(self) -> Tuple[BackendInfo, ...]:
@@ -134,6 +135,7 @@ class Registry:
         return tuple(sorted(self._backends.values(), key=lambda b: (-b.priority, b.name)))
 
     def backend(self, name: str) -> BackendInfo:
+        """The backend registered under ``name``; :class:`~storekit.NoBackendError` if none."""
         try:
             return self._backends[name]
         except KeyError:

@@ -161,7 +161,12 @@ def open_store(
     registry: Optional[Registry] = None,
     record_types: Optional[Sequence[type]] = None,
 ) -> Store:
-    """Open the store at ``url``, else ``DATABASE_URL``, else the embedded SQLite file.
+    """Open the store at ``url``, else ``DATABASE_URL`` or ``STOREKIT_URL``, else the
+    embedded SQLite file (:func:`storekit.default_sqlite_path`).
+
+    ``options`` are backend options (for PostgreSQL: ``schema``, ``pool_size``,
+    ``max_overflow``, ``pool_timeout``, ``pool_recycle``, ``connect_timeout``); an
+    unknown option is a :class:`~storekit.ConfigurationError`.
 
     The backend is the highest-priority registered backend for the URL's scheme.
     The schema for ``record_types`` (default: every record type) is created if

@@ -120,3 +120,24 @@ def test_dangling_reference_is_an_integrity_error(store: Store) -> None:
     )
     with pytest.raises(IntegrityError):
         store.put(orphan)
+
+
+def test_int_sum_beyond_int64_is_an_aggregate_overflow_error(store: Store) -> None:
+    from storekit import AggregateOverflowError
+    from storekit.records import ApiCall
+
+    at = dt.datetime(2026, 1, 10, tzinfo=dt.timezone.utc)
+    store.put_many([ApiCall(timestamp=at, endpoint="/x", method="GET", response_time=1.0,
+                            request_size=2**62) for _ in range(3)])
+    with pytest.raises(AggregateOverflowError):
+        store.aggregate(ApiCall, Agg("sum", "request_size"))
+
+
+def test_min_of_a_bool_field_is_a_query_error_on_every_backend(store: Store) -> None:
+    with pytest.raises(QueryError, match="min/max of bool"):
+        store.aggregate(ScreeningHistory, Agg("min", "passed"))
+
+
+def test_float_fields_take_int_filter_values(store: Store) -> None:
+    store.put_many([screening("000001", score=70.0), screening("000002", score=69.5)])
+    assert [r.stock_code for r in store.find(ScreeningHistory, Range("overall_score", ge=70))] == ["000001"]

@@ -4,8 +4,8 @@ Facts: JSONB, DATE, TIMESTAMPTZ, DOUBLE PRECISION (never ``real``), BOOLEAN, tex
 compared in code-point order (``COLLATE "C"``), sessions in UTC, a pool with
 pre-ping and a connect timeout, and upserts sent as multi-row ``VALUES`` pages.
 
-A ``schema`` query parameter (``postgresql://.../db?schema=name``) keeps storekit's
-tables in that schema, created if missing.
+storekit's tables live in the ``storekit`` schema, or the one a ``schema`` query
+parameter names (``postgresql://.../db?schema=name``), created if missing.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ from storekit.sql import SQLBackend, SQLFacts, dump_json, load_json, to_utc
 __all__ = ["PostgreSQLFacts", "open_postgresql"]
 
 CONNECT_TIMEOUT_SECONDS = 10
+DEFAULT_SCHEMA = "storekit"
+"""storekit's tables live in this schema unless ``?schema=`` says otherwise, so they can
+never collide with the application's own SQLAlchemy tables (``stocks``, ``daily_selections``,
+...) in ``public`` when ``DATABASE_URL`` points at the application's database."""
 PAGE_SIZE = 1000
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -96,6 +100,9 @@ class PostgreSQLFacts(SQLFacts):
         }
     )
     paramstyle_mark = "%s"
+    options = frozenset(
+        {"schema", "pool_size", "max_overflow", "pool_timeout", "pool_recycle", "connect_timeout"}
+    )
 
     def __init__(self, schema: Optional[str] = None) -> None:
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
@@ -177,7 +184,13 @@ class PostgreSQLFacts(SQLFacts):
 
 def open_postgresql(url: str, options: Mapping[str, Any]) -> SQLBackend:
     """Open a PostgreSQL backend for a ``postgresql://`` URL (``?schema=`` optional)."""
-    schema = options.get("schema") or sa.engine.make_url(url).query.get("schema")
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        raise ConfigurationError(
+            "the PostgreSQL backend needs psycopg2: pip install 'storekit[postgresql]'"
+        ) from None
+    schema = options.get("schema") or sa.engine.make_url(url).query.get("schema") or DEFAULT_SCHEMA
     if isinstance(schema, tuple):
         schema = schema[-1]
     return SQLBackend(url, PostgreSQLFacts(schema=schema), options)

@@ -1,19 +1,21 @@
 """storekit's SQLite backend: the embedded default and the fallback.
 
 Registered through the ``storekit`` entry point like any third-party plugin. Facts:
-WAL journal, a 30 s busy timeout, foreign keys on, ``BEGIN IMMEDIATE`` transactions
-(so concurrent writers wait for the lock instead of failing), parent directories
-created, one engine per backend.
+WAL journal, a 30 s busy timeout, foreign keys on, ``BEGIN IMMEDIATE`` for
+transactions that may write (so concurrent writers wait for the lock instead of
+failing) and plain ``BEGIN`` for reads, parent directories created, one engine per
+database file per process.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple, Type
 
 import sqlalchemy as sa
 
 from storekit import BackendInfo, Capability, hookimpl
+from storekit.errors import AggregateOverflowError, BackendError
 from storekit.records import Kind
 from storekit.sql import Float64, ISODate, JSONText, SQLBackend, SQLFacts, UTCTimestampText
 
@@ -48,6 +50,11 @@ class SQLiteFacts(SQLFacts):
     def column_type(self, kind: Kind) -> sa.types.TypeEngine[Any]:
         return _TYPES[kind]
 
+    def error_class(self, exc: sa.exc.DBAPIError) -> Type[BackendError]:
+        if "integer overflow" in str(exc.orig):
+            return AggregateOverflowError
+        return super().error_class(exc)
+
     def create_engine(self, url: sa.engine.URL, options: Mapping[str, Any]) -> sa.engine.Engine:
         database = url.database or ""
         in_memory = database in ("", ":memory:")
@@ -76,7 +83,10 @@ class SQLiteFacts(SQLFacts):
 
         @sa.event.listens_for(engine, "begin")
         def _on_begin(connection: sa.engine.Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the lock up front, so a concurrent writer waits (busy timeout)
+            # instead of failing on a lock upgrade; readers never block anyone in WAL.
+            write = connection.get_execution_options().get("storekit_write", True)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
 

@@ -195,19 +195,23 @@ class RecordSpec:
 
     @property
     def name(self) -> str:
+        """The record class name."""
         return str(self.cls.__name__)
 
     @property
     def field_names(self) -> Tuple[str, ...]:
+        """Field names in declaration order (the column order of derived tables)."""
         return tuple(f.name for f in self.fields)
 
     def field(self, name: str) -> FieldSpec:
+        """The :class:`FieldSpec` called ``name``; ``KeyError`` if there is none."""
         for f in self.fields:
             if f.name == name:
                 return f
         raise KeyError(name)
 
     def key_of(self, rec: Any) -> Tuple[Any, ...]:
+        """The natural key values of ``rec``, in key order."""
         return tuple(getattr(rec, k) for k in self.key)
 
 

@@ -14,8 +14,13 @@ _lock = threading.Lock()
 _last = 0
 
 
+EPOCH_MS = 1_577_836_800_000
+"""2020-01-01T00:00:00Z: generated ids count milliseconds from here, so they fit in
+63 bits until 2089."""
+
+
 def new_id() -> int:
-    """A new positive 63-bit id: milliseconds since the epoch, then 22 random bits.
+    """A new positive 63-bit id: milliseconds since 2020-01-01 UTC, then 22 random bits.
 
     Ids are unique within a process (strictly increasing) and, with 22 random bits
     per millisecond, across processes for any realistic write rate. They are far
@@ -23,7 +28,7 @@ def new_id() -> int:
     never collide. Generating the id on the client makes replays idempotent.
     """
     global _last
-    candidate = (time.time_ns() // 1_000_000) << 22 | int.from_bytes(os.urandom(3), "big") >> 2
+    candidate = (time.time_ns() // 1_000_000 - EPOCH_MS) << 22 | int.from_bytes(os.urandom(3), "big") >> 2
     with _lock:
         if candidate <= _last:
             candidate = _last + 1

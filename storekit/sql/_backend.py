@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from .. import _plan
 from ..codec import Codec
-from ..errors import AggregateOverflowError, BackendError, SchemaVersionError
+from ..errors import AggregateOverflowError, BackendError, ConfigurationError, SchemaVersionError
 from ..query import Aggregate, Eq, Filter, In, Order, Query, Range
 from ..records import Kind, all_record_types, spec_of
 from ..records._declare import INT64_MAX, INT64_MIN
@@ -37,6 +37,12 @@ class SQLBackend:
         self.url = sa.engine.make_url(url)
         self._described = facts.describe_url(self.url)
         opts = dict(options or {})
+        unknown = sorted(set(opts) - set(facts.options))
+        if unknown:
+            raise ConfigurationError(
+                f"{facts.name} does not take option(s) {', '.join(unknown)} "
+                f"(it takes: {', '.join(sorted(facts.options)) or 'none'})"
+            )
         self.engine = acquire_engine(self.url, opts, lambda: facts.create_engine(self.url, opts))
         self._closed = False
         self._tables = build_metadata(all_record_types(), facts)
@@ -51,21 +57,27 @@ class SQLBackend:
     # -- connections and transactions ---------------------------------------------------
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[sa.engine.Connection]:
+    def _connection(self, write: bool = True) -> Iterator[sa.engine.Connection]:
+        """The thread's transaction connection, or a new transaction of its own.
+
+        ``write=False`` marks a read-only use (the ``storekit_write`` execution option),
+        which lets a dialect begin a lighter transaction (SQLite: no write lock)."""
         active: Optional[sa.engine.Connection] = getattr(self._local, "connection", None)
         if active is not None:
             with self._errors():
                 yield active
             return
-        with self._errors(), self.engine.begin() as conn:
-            yield conn
+        with self._errors(), self.engine.connect() as conn:
+            conn.execution_options(storekit_write=write)
+            with conn.begin():
+                yield conn
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         if getattr(self._local, "connection", None) is not None:
             yield  # nested: part of the enclosing transaction
             return
-        with self._errors(), self.engine.begin() as conn:
+        with self._errors(), self.engine.connect() as conn, conn.begin():
             self._local.connection = conn
             try:
                 yield
@@ -114,7 +126,8 @@ class SQLBackend:
                 )
 
     def schema_version(self) -> Optional[int]:
-        with self._connection() as conn:
+        """The recorded schema version, or ``None`` for a store storekit never wrote."""
+        with self._connection(write=False) as conn:
             if not sa.inspect(conn).has_table("storekit_meta"):
                 return None
             value = conn.execute(
@@ -205,7 +218,7 @@ class SQLBackend:
 
     def _stream(self, stmt: sa.Select[Any], record_type: type) -> Iterator[Any]:
         from_row = self._codec.from_row
-        with self._connection() as conn:
+        with self._connection(write=False) as conn:
             result = conn.execution_options(yield_per=_STREAM_CHUNK).execute(stmt)
             for row in result.mappings():
                 yield from_row(dict(row), record_type)
@@ -228,7 +241,7 @@ class SQLBackend:
         stmt = sa.select(*columns).select_from(table).where(*self._where(table, aggregate.where))
         if groups:
             stmt = stmt.group_by(*groups).order_by(*[self._order_term(table, Order(g)) for g in aggregate.group_by])
-        with self._connection() as conn:
+        with self._connection(write=False) as conn:
             rows = [dict(r) for r in conn.execute(stmt).mappings()]
         for agg in aggregate.aggs:
             if agg.fn == "sum" and spec.field(agg.field or "").kind is Kind.INT:

@@ -21,7 +21,11 @@ class SQLFacts:
     """
 
     name: str = "sql"
+    """The backend name used in messages and :class:`storekit.BackendInfo`."""
     capabilities: FrozenSet[str] = frozenset()
+    """The :class:`storekit.Capability` names this database supports."""
+    options: FrozenSet[str] = frozenset()
+    """The ``open_store(options=...)`` keys this backend accepts; others are an error."""
 
     def column_type(self, kind: Kind) -> sa.types.TypeEngine[Any]:
         """The SQLAlchemy column type storing a field of ``kind``."""
@@ -55,6 +59,7 @@ class SQLFacts:
         connection.exec_driver_sql(f"INSERT INTO {name} ({cols}) VALUES ({marks})", rows)
 
     paramstyle_mark: str = "?"
+    """The driver's positional parameter marker (``?`` for sqlite3, ``%s`` for psycopg2)."""
 
     def int_sum(self, value: Any) -> Any:
         """Convert a database SUM of an integer column to ``int`` (or ``None``)."""
