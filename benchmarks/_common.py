@@ -1,0 +1,165 @@
+"""Timing, environment and reporting helpers shared by the benchmarks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import attrs
+
+from . import GOAL
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def pg_base_url() -> str:
+    return os.environ.get("STOREKIT_TEST_PG_URL", DEFAULT_PG_URL)
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    """Seconds ``fn()`` takes, after a full collection so that garbage left by the
+    set-up is not charged to it. The collector stays on while timing (callers pay it)."""
+    gc.collect()
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+@attrs.define
+class Result:
+    """One benchmark case: raw driver against storekit, median of the runs."""
+
+    benchmark: str
+    backend: str
+    case: str
+    rows: int
+    raw_runs: List[float]
+    storekit_runs: List[float]
+
+    @property
+    def raw_s(self) -> float:
+        return statistics.median(self.raw_runs)
+
+    @property
+    def storekit_s(self) -> float:
+        return statistics.median(self.storekit_runs)
+
+    @property
+    def ratio(self) -> float:
+        """raw time / storekit time: 1.0 is parity, the goal is >= GOAL."""
+        return self.raw_s / self.storekit_s
+
+    def as_json(self) -> Dict[str, Any]:
+        return {
+            "benchmark": self.benchmark,
+            "backend": self.backend,
+            "case": self.case,
+            "rows": self.rows,
+            "raw_s": self.raw_s,
+            "storekit_s": self.storekit_s,
+            "raw_rows_per_s": self.rows / self.raw_s,
+            "storekit_rows_per_s": self.rows / self.storekit_s,
+            "ratio": self.ratio,
+            "goal": GOAL,
+            "meets_goal": self.ratio >= GOAL,
+            "raw_runs_s": self.raw_runs,
+            "storekit_runs_s": self.storekit_runs,
+        }
+
+
+def print_table(results: Sequence[Result], out: Any = None) -> None:
+    out = out or sys.stdout
+    head = (
+        "benchmark",
+        "backend",
+        "case",
+        "rows",
+        "raw s",
+        "storekit s",
+        "raw rows/s",
+        "storekit rows/s",
+        "ratio",
+        "goal",
+    )
+    lines = [head]
+    for r in results:
+        lines.append(
+            (
+                r.benchmark,
+                r.backend,
+                r.case,
+                str(r.rows),
+                f"{r.raw_s:.3f}",
+                f"{r.storekit_s:.3f}",
+                f"{r.rows / r.raw_s:,.0f}",
+                f"{r.rows / r.storekit_s:,.0f}",
+                f"{r.ratio:.2f}",
+                f"ok (>= {GOAL})" if r.ratio >= GOAL else f"BELOW {GOAL}",
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    numeric = {3, 4, 5, 6, 7, 8}
+    for n, line in enumerate(lines):
+        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))]
+        print("  ".join(cells).rstrip(), file=out)
+        if n == 0:
+            print("  ".join("-" * w for w in widths), file=out)
+    print(f"ratio = raw driver time / storekit time (median of the runs); issue 2's goal is >= {GOAL}", file=out)
+
+
+def environment(extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    import sqlite3
+
+    import sqlalchemy
+
+    env: Dict[str, Any] = {
+        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "sqlalchemy": sqlalchemy.__version__,
+        "sqlite": sqlite3.sqlite_version,
+        "ci": in_ci(),
+    }
+    try:
+        import psycopg2
+
+        env["psycopg2"] = psycopg2.__version__.split()[0]
+    except ImportError:
+        env["psycopg2"] = None
+    try:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["git_commit"] = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or None
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        env["git_commit"] = None
+    env.update(extra or {})
+    return env
+
+
+def write_json(path: str, results: Sequence[Result], meta: Dict[str, Any]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"meta": meta, "results": [r.as_json() for r in results]}, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+def loud(message: str) -> None:
+    bar = "!" * 78
+    print(f"\n{bar}\n!! {message}\n{bar}\n", file=sys.stderr, flush=True)

@@ -1,0 +1,287 @@
+"""Prototypes of the changes proposed for issue 2's upsert, measured on the upsert
+benchmark's own harness (same data, same raw baselines, same checks) without editing
+storekit: each prototype is installed on one open ``Store`` instance.
+
+``python -m benchmarks.prototypes [--rows N] [--repeat K] [--only VARIANT] [--json PATH]``
+
+Variants (``--only`` is repeatable; the default runs them all):
+
+* ``current``: storekit as it is (the reference, measured again in the same session)
+* ``bulk``: column-wise record -> tuple conversion with cheaper converters for
+  validated values, a set-based duplicate-key check, and ``put_many`` checking each
+  record *type* once instead of each record (both backends)
+* ``bulk+copy``: ``bulk``, plus PostgreSQL upserts of 100 rows or more sent as
+  ``COPY`` into a temporary staging table followed by one
+  ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` (PostgreSQL only)
+
+Each prototype here is the code proposed for storekit, written as functions taking
+``self`` so that it can be bound to one instance; the report names the storekit file
+and function each one replaces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import io
+import operator
+import sys
+import types
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from ._common import Result, environment, in_ci, loud, print_table, write_json
+from .upsert import Dataset, PostgreSQLUpsert, SQLiteUpsert, Unavailable
+
+UTC = dt.timezone.utc
+
+# -- P1: bulk conversion (storekit/sql/_backend.py, _facts.py and the two plugins) -----
+
+AS_IS: Any = object()
+"""A bulk converter meaning: the driver binds the validated value as it is."""
+
+
+def _utc_text(value: dt.datetime) -> str:
+    # = UTCTimestampText.process_bind_param, with isoformat's arguments positional
+    # (keyword parsing is a third of isoformat's cost on CPython 3.11)
+    return value.astimezone(UTC).isoformat("T", "microseconds")
+
+
+_date_text = functools.lru_cache(maxsize=4096)(dt.date.isoformat)
+"""= ISODate.process_bind_param; a batch holds few distinct dates."""
+
+
+def sqlite_bulk_converter(self: Any, kind: Any) -> Any:
+    """Proposed ``SQLiteFacts.bulk_converter``."""
+    from storekit.records import Kind
+
+    return {
+        Kind.BOOL: AS_IS,  # sqlite3 binds True/False as the integers 1/0, as Boolean's int() does
+        Kind.DATE: _date_text,
+        Kind.TIMESTAMP: _utc_text,
+    }.get(kind)
+
+
+def postgresql_bulk_converter(self: Any, kind: Any) -> Any:
+    """Proposed ``PostgreSQLFacts.bulk_converter``."""
+    from storekit.records import Kind
+
+    return AS_IS if kind is Kind.BOOL else None  # psycopg2 adapts bool natively
+
+
+def _bulk_writer(self: Any, record_type: type) -> Callable[[Sequence[Any]], List[Tuple[Any, ...]]]:
+    """Proposed ``SQLBackend._writer``: records -> driver tuples, one column at a time
+    (attribute access, conversion and tuple building all run in C loops)."""
+    cache: Dict[type, Any] = self.__dict__.setdefault("_bulk_writers", {})
+    writer = cache.get(record_type)
+    if writer is not None:
+        return writer  # type: ignore[no-any-return]
+    from storekit.records import spec_of
+
+    spec = spec_of(record_type)
+    table = self._tables[record_type]
+    dialect = self.engine.dialect
+    getters = [operator.attrgetter(c.name) for c in table.c]
+    converters: List[Tuple[int, Callable[[Any], Any]]] = []
+    for i, column in enumerate(table.c):
+        convert = self.facts.bulk_converter(spec.field(column.name).kind)
+        if convert is None:
+            convert = column.type.bind_processor(dialect)
+        elif convert is AS_IS:
+            convert = None
+        if convert is not None:
+            converters.append((i, convert))
+
+    def write(records: Sequence[Any]) -> List[Tuple[Any, ...]]:
+        columns = [list(map(get, records)) for get in getters]
+        for i, convert in converters:
+            values = columns[i]
+            if None in values:
+                columns[i] = [None if v is None else convert(v) for v in values]
+            else:
+                columns[i] = list(map(convert, values))
+        return list(zip(*columns))
+
+    cache[record_type] = write
+    return write
+
+
+def bulk_upsert(self: Any, record_type: type, records: Iterable[Any]) -> int:
+    """Proposed ``SQLBackend.upsert``."""
+    from storekit.records import spec_of
+    from storekit.sql import _backend
+
+    items = self._checked(record_type, records)
+    spec = spec_of(record_type)
+    key_of = operator.attrgetter(*spec.key)
+    keys = list(map(key_of, items))
+    unique = items
+    if len(set(keys)) != len(keys):  # a later record with the same key wins
+        latest: Dict[Any, Any] = {}
+        for key, rec in zip(keys, items):
+            latest.pop(key, None)
+            latest[key] = rec
+        unique = list(latest.values())
+    rows = _bulk_writer(self, record_type)(unique)
+    table = self._tables[record_type]
+    with self._connection() as conn:
+        for start in range(0, len(rows), _backend._WRITE_CHUNK):
+            self.facts.upsert_rows(conn, table, spec.key, rows[start : start + _backend._WRITE_CHUNK])
+    return len(items)
+
+
+def put_many_by_type(self: Any, records: Iterable[Any]) -> int:
+    """Proposed ``Store.put_many``: ``spec_of`` once per record type, not per record."""
+    from storekit.records import spec_of
+
+    by_type: Dict[type, List[Any]] = {}
+    for rec in records:
+        bucket = by_type.get(type(rec))
+        if bucket is None:
+            spec_of(rec)
+            bucket = by_type[type(rec)] = []
+        bucket.append(rec)
+    count = 0
+    with self.backend.transaction():
+        for record_type, items in by_type.items():
+            count += self.backend.upsert(record_type, items)
+    return count
+
+
+# -- P2: COPY into a staging table (plugins/storekit_postgresql) --------------------------
+
+COPY_MIN_ROWS = 100
+"""Below this, ``execute_values`` (one round trip) beats COPY (four)."""
+
+_NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_BOOL_TEXT = {True: "t", False: "f", None: _NULL}
+
+
+def _copy_text_column(values: Sequence[Any]) -> List[str]:
+    has_null = None in values
+    present = [v for v in values if v is not None] if has_null else values
+    joined = "".join(present)
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        return [_NULL if v is None else v.translate(_COPY_ESCAPES) for v in values]
+    return [_NULL if v is None else v for v in values] if has_null else list(values)
+
+
+def _copy_column(column_type: Any, values: Sequence[Any]) -> List[str]:
+    """One column of driver-ready values as COPY text fields."""
+    import sqlalchemy as sa
+    from storekit_postgresql import _NEGATIVE_ZERO, Float8, UTCTimestamp
+
+    if isinstance(column_type, Float8):  # repr: shortest round-trip text; 'inf' is accepted
+        if None in values or _NEGATIVE_ZERO in values:
+            return [_NULL if v is None else "-0" if v is _NEGATIVE_ZERO else repr(v) for v in values]
+        return list(map(float.__repr__, values))
+    if isinstance(column_type, sa.Boolean):
+        return list(map(_BOOL_TEXT.__getitem__, values))
+    if isinstance(column_type, (sa.Date, UTCTimestamp)):  # ISO 8601, with the offset
+        fmt = _date_text if isinstance(column_type, sa.Date) else dt.datetime.isoformat
+        if None in values:
+            return [_NULL if v is None else fmt(v) for v in values]
+        return list(map(fmt, values))
+    if isinstance(column_type, sa.Integer):
+        return [_NULL if v is None else str(v) for v in values]
+    if all(isinstance(v, str) for v in values if v is not None):  # text, JSON text
+        return _copy_text_column(values)
+    return _copy_text_column([None if v is None else str(v) for v in values])  # UUID, ...
+
+
+def copy_upsert_rows(self: Any, connection: Any, table: Any, key: Sequence[str], rows: List[Tuple[Any, ...]]) -> None:
+    """Proposed ``PostgreSQLFacts.upsert_rows``."""
+    from storekit_postgresql import PostgreSQLFacts
+
+    if len(rows) < COPY_MIN_ROWS:
+        PostgreSQLFacts.upsert_rows(self, connection, table, key, rows)
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    target = connection.dialect.identifier_preparer.format_table(table)
+    stage = quote(f"storekit_stage_{table.name}"[:63])
+    cols = ", ".join(quote(c.name) for c in table.c)
+    updates = [c.name for c in table.c if c.name not in key]
+    action = (
+        "DO UPDATE SET " + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in updates) if updates else "DO NOTHING"
+    )
+    fields = [_copy_column(c.type, values) for c, values in zip(table.c, zip(*rows))]
+    text = "\n".join(map("\t".join, zip(*fields))) + "\n"
+    with connection.connection.cursor() as cursor:
+        # ON COMMIT DROP: nothing outlives the transaction (a schema upgrade can never
+        # meet a stale staging table); within one transaction the table is reused.
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target}) ON COMMIT DROP")
+        cursor.copy_expert(f"COPY {stage} ({cols}) FROM STDIN", io.StringIO(text), size=1 << 20)
+        cursor.execute(
+            f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage}"
+            f" ON CONFLICT ({', '.join(map(quote, key))}) {action}; TRUNCATE {stage}"
+        )
+
+
+# -- installing a prototype on one store ---------------------------------------------------
+
+
+def install_bulk(store: Any) -> None:
+    backend = store.backend
+    convert = sqlite_bulk_converter if backend.name == "sqlite" else postgresql_bulk_converter
+    backend.facts.bulk_converter = types.MethodType(convert, backend.facts)
+    backend.upsert = types.MethodType(bulk_upsert, backend)
+    store.put_many = types.MethodType(put_many_by_type, store)
+
+
+def install_bulk_copy(store: Any) -> None:
+    install_bulk(store)
+    store.backend.facts.upsert_rows = types.MethodType(copy_upsert_rows, store.backend.facts)
+
+
+VARIANTS: Dict[str, Tuple[Optional[Callable[[Any], None]], Tuple[str, ...]]] = {
+    "current": (None, ("postgresql", "sqlite")),
+    "bulk": (install_bulk, ("postgresql", "sqlite")),
+    "bulk+copy": (install_bulk_copy, ("postgresql",)),
+}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.prototypes",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", action="append", choices=list(VARIANTS), default=[])
+    parser.add_argument("--backend", action="append", choices=("postgresql", "sqlite"), default=[])
+    parser.add_argument("--json", metavar="PATH")
+    args = parser.parse_args(argv)
+    print(f"building {args.rows:,} records and raw tuples (not timed) ...", flush=True)
+    data = Dataset(args.rows)
+    results: List[Result] = []
+    skipped: Dict[str, str] = {}
+    for variant in args.only or list(VARIANTS):
+        hook, backends = VARIANTS[variant]
+        for backend in backends:
+            if args.backend and backend not in args.backend:
+                continue
+            print(f"running upsert[{variant}] on {backend} ...", flush=True)
+            bench = (
+                PostgreSQLUpsert(data, args.repeat, store_hook=hook)
+                if backend == "postgresql"
+                else SQLiteUpsert(data, args.repeat, store_hook=hook)
+            )
+            try:
+                for r in bench.run():
+                    r.benchmark = f"upsert[{variant}]"
+                    results.append(r)
+            except Unavailable as exc:
+                skipped[f"{variant}/{backend}"] = str(exc)
+                loud(f"SKIPPED upsert[{variant}] on {backend}: {exc}")
+    print()
+    print_table(sorted(results, key=lambda r: (r.backend, r.case, list(VARIANTS).index(r.benchmark[7:-1]))))
+    if args.json:
+        write_json(args.json, results, environment({"rows": args.rows, "repeats": args.repeat, "skipped": skipped}))
+        print(f"results written to {args.json}")
+    return 1 if skipped and in_ci() else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
