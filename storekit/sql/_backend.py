@@ -27,6 +27,12 @@ _STREAM_CHUNK = 1000
 _WRITE_CHUNK = 5000
 
 
+def _bound(column: sa.ColumnElement[Any], value: Any) -> Any:
+    """``value`` as a parameter of ``column``'s type: SQLAlchemy refuses ``<``/``>`` with a
+    bare ``True``/``False`` operand, so ranges and keyset pages on booleans need it typed."""
+    return sa.literal(value, column.type)
+
+
 class SQLBackend:
     """A :class:`storekit.Backend` on any SQLAlchemy engine, given the database's facts."""
 
@@ -275,7 +281,7 @@ class SQLBackend:
             elif isinstance(flt, Range):
                 for op, bound in (("__ge__", flt.ge), ("__gt__", flt.gt), ("__le__", flt.le), ("__lt__", flt.lt)):
                     if bound is not None:
-                        out.append(getattr(col, op)(bound))
+                        out.append(getattr(col, op)(_bound(col, bound)))
                 if all(b is None for b in (flt.ge, flt.gt, flt.le, flt.lt)):
                     out.append(col.is_not(None))
         return out
@@ -296,8 +302,8 @@ class SQLBackend:
                 for o, v in zip(order[:i], values[:i])
             ]
             if term.descending:
-                later = sa.false() if value is None else sa.or_(col < value, col.is_(None))
+                later = sa.false() if value is None else sa.or_(col < _bound(col, value), col.is_(None))
             else:
-                later = col.is_not(None) if value is None else col > value
+                later = col.is_not(None) if value is None else col > _bound(col, value)
             alternatives.append(sa.and_(*same, later))
         return sa.or_(*alternatives)
