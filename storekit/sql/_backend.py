@@ -239,6 +239,11 @@ class SQLBackend:
             col = table.c[agg.field] if agg.field else None
             if agg.fn == "count":
                 expr: Any = sa.func.count() if col is None else sa.func.count(col)
+            elif agg.fn == "avg" and spec.field(agg.field or "").kind is Kind.FLOAT:
+                # Not avg(): PostgreSQL's avg(float8) also sums the squares (it shares the
+                # variance machinery) and so fails with "overflow" for any |x| > 1.3e154.
+                total = sa.type_coerce(sa.func.sum(col), sa.Float())
+                expr = total / sa.func.nullif(sa.func.count(col), 0)
             elif agg.fn == "avg":
                 expr = sa.type_coerce(sa.func.avg(col), sa.Float())
             else:
