@@ -50,6 +50,20 @@ class SQLiteFacts(SQLFacts):
     def column_type(self, kind: Kind) -> sa.types.TypeEngine[Any]:
         return _TYPES[kind]
 
+    def int_sum_expr(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        # SQLite's sum() fails with "integer overflow" as soon as a running total leaves
+        # int64, even when the total fits (sum of MAX, 1, MIN is 0). The sums of the high
+        # and low 32-bit halves cannot overflow (below 2**31 rows); int_sum adds them exactly.
+        high = sa.func.sum(column.op(">>")(32))
+        low = sa.func.sum(column.op("&")(0xFFFFFFFF))
+        return sa.type_coerce(high.op("||")(":").op("||")(low), sa.Text())
+
+    def int_sum(self, value: Any) -> Any:
+        if value is None:
+            return None
+        high, low = str(value).split(":")
+        return (int(high) << 32) + int(low)
+
     def error_class(self, exc: sa.exc.DBAPIError) -> Type[BackendError]:
         if "integer overflow" in str(exc.orig):
             return AggregateOverflowError

@@ -246,6 +246,8 @@ class SQLBackend:
                 expr = total / sa.func.nullif(sa.func.count(col), 0)
             elif agg.fn == "avg":
                 expr = sa.type_coerce(sa.func.avg(col), sa.Float())
+            elif agg.fn == "sum" and col is not None and spec.field(agg.field or "").kind is Kind.INT:
+                expr = self.facts.int_sum_expr(col)
             else:
                 expr = getattr(sa.func, agg.fn)(col)
             columns.append(expr.label(agg.label))

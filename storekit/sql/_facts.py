@@ -61,8 +61,12 @@ class SQLFacts:
     paramstyle_mark: str = "?"
     """The driver's positional parameter marker (``?`` for sqlite3, ``%s`` for psycopg2)."""
 
+    def int_sum_expr(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """The SQL for the exact SUM of an int64 column; :meth:`int_sum` converts its result."""
+        return sa.func.sum(column)
+
     def int_sum(self, value: Any) -> Any:
-        """Convert a database SUM of an integer column to ``int`` (or ``None``)."""
+        """Convert the result of :meth:`int_sum_expr` to ``int`` (or ``None``)."""
         return None if value is None else int(value)
 
     def error_class(self, exc: sa.exc.DBAPIError) -> Type[BackendError]:
