@@ -15,10 +15,15 @@ Semantics
 * Aggregates: ``count`` counts non-NULL values (``count()`` with no field counts
   rows); ``sum`` of ints is exact and raises :class:`~storekit.errors.AggregateOverflowError`
   outside int64; ``sum``/``avg`` of floats are computed in an unspecified order,
-  so they agree with exact summation only up to floating-point rounding; ``avg``
+  so they agree with exact summation only up to floating-point rounding (and ``avg``
+  of ints with the exact mean only up to rounding); a float sum whose running total
+  leaves the float range is unspecified (``±inf`` or an error); ``avg``
   always returns a float; every aggregate but ``count`` returns ``None`` over no
   non-NULL values; ``min``/``max`` take text, int, float, date and timestamp fields.
   Groups are returned ordered by the group-by fields.
+* ``-0.0`` and ``0.0`` are equal: they match the same filters, tie in ordering (the
+  key decides), and fall in one group; which of the two represents that group, or
+  is its ``min``/``max``, is unspecified.
 * Filter values have the field's type; float fields also take ints.
 """
 
