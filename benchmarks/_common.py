@@ -11,7 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import attrs
 
@@ -28,13 +28,16 @@ def pg_base_url() -> str:
     return os.environ.get("STOREKIT_TEST_PG_URL", DEFAULT_PG_URL)
 
 
-def timed(fn: Callable[[], Any]) -> float:
-    """Seconds ``fn()`` takes, after a full collection so that garbage left by the
-    set-up is not charged to it. The collector stays on while timing (callers pay it)."""
+def timed(fn: Callable[[], Any]) -> Tuple[float, float]:
+    """Wall-clock and this process's CPU seconds of ``fn()``, after a full collection so
+    that garbage left by the set-up is not charged to it. The collector stays on while
+    timing (callers pay it). Wall time is what is reported; CPU time (client side only
+    for PostgreSQL) goes to the JSON, to tell overhead from a busy machine."""
     gc.collect()
+    cpu = time.process_time()
     start = time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 @attrs.define
@@ -47,6 +50,8 @@ class Result:
     rows: int
     raw_runs: List[float]
     storekit_runs: List[float]
+    raw_cpu_runs: List[float] = attrs.field(factory=list)
+    storekit_cpu_runs: List[float] = attrs.field(factory=list)
 
     @property
     def raw_s(self) -> float:
@@ -76,6 +81,10 @@ class Result:
             "meets_goal": self.ratio >= GOAL,
             "raw_runs_s": self.raw_runs,
             "storekit_runs_s": self.storekit_runs,
+            "raw_cpu_runs_s": self.raw_cpu_runs,
+            "storekit_cpu_runs_s": self.storekit_cpu_runs,
+            "raw_cpu_s": statistics.median(self.raw_cpu_runs) if self.raw_cpu_runs else None,
+            "storekit_cpu_s": statistics.median(self.storekit_cpu_runs) if self.storekit_cpu_runs else None,
         }
 
 

@@ -1,15 +1,18 @@
 """Where storekit's upsert spends its time, next to the raw driver doing the same work.
 
 ``python -m benchmarks.profile_upsert [--backend postgresql|sqlite] [--rows N]
-[--case insert|update] [--top K] [--cprofile-out PATH]``
+[--case insert|update] [--runs K] [--prototype VARIANT] [--top K] [--cprofile-out PATH]``
 
 Two views of one ``Store.put_many`` of N ScreeningHistory records:
 
-1. Phases, timed without a profiler by replaying the steps of ``Store.put_many`` and
-   ``SQLBackend.upsert`` one after the other (the same calls, on the same objects),
-   next to the raw driver's time for the same rows. The replay uses storekit's private
-   attributes (``_checked``, ``_writer``, ``_tables``): it is a diagnostic, update it
-   when those change.
+1. Phases, timed (wall and this process's CPU) without a profiler by replaying the
+   steps of ``Store.put_many`` and ``SQLBackend.upsert`` one after the other (the same
+   calls, on the same objects), next to the raw driver for the same rows: once with
+   the tuples built before timing (the benchmark's baseline) and once with a raw
+   user's inline tuple-building from the same records inside the timing. The replay
+   uses storekit's private attributes (``_checked``, ``_writer``, ``_tables``): it is a
+   diagnostic, update it when those change. ``--prototype`` replays a
+   ``benchmarks.prototypes`` variant instead.
 2. A cProfile of the real ``put_many`` (top functions by own time, and own time
    grouped by package).
 """
@@ -18,11 +21,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import datetime as dt
 import functools
 import gc
+import operator
 import os
 import pstats
 import shutil
+import statistics
 import tempfile
 import time
 import uuid
@@ -43,11 +49,13 @@ from .upsert import (
 )
 
 
-def _clock(fn: Callable[[], Any]) -> Tuple[float, Any]:
+def _clock(fn: Callable[[], Any]) -> Tuple[float, float, Any]:
+    """(wall seconds, this process's CPU seconds, result) of ``fn()``."""
     gc.collect()
+    cpu = time.process_time()
     start = time.perf_counter()
     out = fn()
-    return time.perf_counter() - start, out
+    return time.perf_counter() - start, time.process_time() - cpu, out
 
 
 class _Target:
@@ -117,37 +125,63 @@ class _Target:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def phases(store: Any, records: List[Any]) -> Dict[str, float]:
-    """Replay Store.put_many -> SQLBackend.upsert -> facts.upsert_rows, step by step."""
+Phases = Dict[str, Tuple[float, float]]
+
+
+def phases(store: Any, records: List[Any], bulk: bool = False) -> Phases:
+    """Replay Store.put_many -> SQLBackend.upsert -> facts.upsert_rows, step by step
+    (``bulk``: the steps of benchmarks.prototypes' ``bulk`` variant instead)."""
     from storekit.records import spec_of
     from storekit.sql import _backend
 
+    from . import prototypes
+
     backend = store.backend
-    out: Dict[str, float] = {}
+    out: Phases = {}
+
+    def step(name: str, fn: Callable[[], Any]) -> Any:
+        wall, cpu, result = _clock(fn)
+        out[name] = (wall, cpu)
+        return result
 
     def group() -> Dict[type, List[Any]]:
         by_type: Dict[type, List[Any]] = {}
         for rec in records:
-            spec_of(rec)
-            by_type.setdefault(type(rec), []).append(rec)
+            if bulk:
+                bucket = by_type.get(type(rec))
+                if bucket is None:
+                    spec_of(rec)
+                    bucket = by_type[type(rec)] = []
+                bucket.append(rec)
+            else:
+                spec_of(rec)
+                by_type.setdefault(type(rec), []).append(rec)
         return by_type
 
-    out["put_many: spec_of + group by type"], by_type = _clock(group)
-    ((record_type, items),) = by_type.items()
-    out["upsert: _checked (list + type check)"], items = _clock(lambda: backend._checked(record_type, items))
+    by_type = step("put_many: check record types, group", group)
+    ((record_type, grouped),) = by_type.items()
+    items: List[Any] = step("upsert: _checked (list + type check)", lambda: backend._checked(record_type, grouped))
     spec = spec_of(record_type)
 
-    def dedup() -> Dict[Any, Any]:
+    def dedup() -> List[Any]:
+        if bulk:
+            keys = list(map(operator.attrgetter(*spec.key), items))
+            assert len(set(keys)) == len(keys)
+            return items
         latest: Dict[Any, Any] = {}
         for rec in items:
             key = spec.key_of(rec)
             latest.pop(key, None)
             latest[key] = rec
-        return latest
+        return list(latest.values())
 
-    out["upsert: dedup by key (key_of)"], latest = _clock(dedup)
-    writer = backend._writer(record_type)
-    out["upsert: writer (bind processors -> tuples)"], rows = _clock(lambda: [writer(rec) for rec in latest.values()])
+    unique = step("upsert: duplicate keys (later wins)", dedup)
+    if bulk:
+        write = prototypes._bulk_writer(backend, record_type)
+        rows = step("upsert: records -> driver tuples", lambda: write(unique))
+    else:
+        writer = backend._writer(record_type)
+        rows = step("upsert: records -> driver tuples", lambda: [writer(rec) for rec in unique])
     table = backend._tables[record_type]
 
     def send() -> None:
@@ -155,8 +189,26 @@ def phases(store: Any, records: List[Any]) -> Dict[str, float]:
             for start in range(0, len(rows), _backend._WRITE_CHUNK):
                 backend.facts.upsert_rows(conn, table, spec.key, rows[start : start + _backend._WRITE_CHUNK])
 
-    out["driver: facts.upsert_rows + begin/commit"], _ = _clock(send)
+    step("driver: facts.upsert_rows, begin/commit", send)
     return out
+
+
+def raw_rows_from_records(backend: str, records: List[Any]) -> List[Tuple[Any, ...]]:
+    """What a raw-driver user starting from the same objects writes: the tuples built
+    inline, with SQLite's storage conversions (ISO date, UTC timestamp text)."""
+    if backend == "postgresql":
+        return [
+            (r.stock_code, r.stock_name, r.sector, r.screening_date, r.overall_score, r.fundamental_score,
+             r.technical_score, r.passed, r.roe, r.per, r.pbr, r.created_at)
+            for r in records
+        ]  # fmt: skip
+    utc = dt.timezone.utc
+    return [
+        (r.stock_code, r.stock_name, r.sector, r.screening_date.isoformat(), r.overall_score,
+         r.fundamental_score, r.technical_score, None if r.passed is None else int(r.passed), r.roe, r.per,
+         r.pbr, None if r.created_at is None else r.created_at.astimezone(utc).isoformat(timespec="microseconds"))
+        for r in records
+    ]  # fmt: skip
 
 
 def _package(filename: str) -> str:
@@ -198,7 +250,13 @@ def profile(store: Any, records: List[Any], top: int, out_path: str = "") -> Non
     stats.sort_stats("tottime").print_stats(top)
 
 
+def _median(values: List[float]) -> float:
+    return statistics.median(values)
+
+
 def main(argv: Any = None) -> int:
+    from . import prototypes
+
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.profile_upsert",
         description=__doc__,
@@ -207,6 +265,13 @@ def main(argv: Any = None) -> int:
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), action="append")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--case", choices=("insert", "update"), default="insert")
+    parser.add_argument("--runs", type=int, default=3, help="phase replays; medians are printed (default 3)")
+    parser.add_argument(
+        "--prototype",
+        choices=list(prototypes.VARIANTS),
+        default="current",
+        help="profile storekit with this benchmarks.prototypes variant installed",
+    )
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument(
         "--cprofile-out",
@@ -215,40 +280,65 @@ def main(argv: Any = None) -> int:
         help="also dump the cProfile stats (one file per backend: PATH.<backend>)",
     )
     args = parser.parse_args(argv)
+    hook, variant_backends = prototypes.VARIANTS[args.prototype]
     print(f"building {args.rows:,} records (not timed) ...", flush=True)
     data = Dataset(args.rows)
+    version = 0 if args.case == "insert" else 1
     for backend in args.backend or ["postgresql", "sqlite"]:
+        if backend not in variant_backends:
+            print(f"(prototype {args.prototype} does not apply to {backend})")
+            continue
         target = _Target(backend)
         try:
             raw_rows = data.pg if backend == "postgresql" else data.sqlite
-            version = 0 if args.case == "insert" else 1
-            raw_upsert, raw_conn = target.raw()
-            stores = [target.store(), target.store()]
+            raw: Dict[str, List[Tuple[float, float]]] = {"pre": [], "inline": []}
+            ph: Dict[str, List[Tuple[float, float]]] = {}
+            for _ in range(args.runs):
+                raw_upsert, raw_conn = target.raw()
+                inline_upsert, inline_conn = target.raw()
+                store = target.store()
+                if hook is not None:
+                    hook(store)
+                if args.case == "update":
+                    raw_upsert(raw_rows[0])
+                    inline_upsert(raw_rows[0])
+                    store.put_many(data.records[0])
+                wall, cpu, _ = _clock(functools.partial(raw_upsert, raw_rows[version]))
+                raw["pre"].append((wall, cpu))
+                records = data.records[version]
+                wall, cpu, _ = _clock(lambda: inline_upsert(raw_rows_from_records(backend, records)))  # noqa: B023
+                raw["inline"].append((wall, cpu))
+                raw_conn.close()
+                inline_conn.close()
+                for name, t in phases(store, records, bulk=hook is not None).items():
+                    ph.setdefault(name, []).append(t)
+                store.close()
+            print(f"\n== {backend}, {args.case} path, {args.rows:,} rows, storekit {args.prototype},"
+                  f" medians of {args.runs} ==")  # fmt: skip
+            print(f"  {'':<50} {'wall s':>8} {'cpu s':>8}")
+            raw_wall, raw_cpu = (_median([t[i] for t in raw["pre"]]) for i in (0, 1))
+            in_wall, in_cpu = (_median([t[i] for t in raw["inline"]]) for i in (0, 1))
+            print(f"  {'raw driver, tuples built before timing':<50} {raw_wall:8.3f} {raw_cpu:8.3f}")
+            print(f"  {'raw driver, tuples built from records in timing':<50} {in_wall:8.3f} {in_cpu:8.3f}")
+            sk_wall = sk_cpu = 0.0
+            for name, ts in ph.items():
+                wall, cpu = _median([t[0] for t in ts]), _median([t[1] for t in ts])
+                sk_wall += wall
+                sk_cpu += cpu
+                print(f"  {name:<50} {wall:8.3f} {cpu:8.3f}")
+            print(f"  {'storekit (sum of phases)':<50} {sk_wall:8.3f} {sk_cpu:8.3f}")
+            print(f"  ratio raw/storekit: wall {raw_wall / sk_wall:.2f}, client cpu {raw_cpu / sk_cpu:.2f};"
+                  f" against the raw user building tuples in timing: wall {in_wall / sk_wall:.2f},"
+                  f" client cpu {in_cpu / sk_cpu:.2f}")  # fmt: skip
+            store = target.store()
+            if hook is not None:
+                hook(store)
             if args.case == "update":
-                raw_upsert(raw_rows[0])
-                for s in stores:
-                    s.put_many(data.records[0])
-            raw_t, _ = _clock(functools.partial(raw_upsert, raw_rows[version]))
-            raw_conn.close()
-            ph = phases(stores[0], data.records[version])
-            sk_total = sum(ph.values())
-            print(f"\n== {backend}, {args.case} path, {args.rows:,} rows ==")
-            print(f"  {'raw driver (same rows, same SQL)':<46} {raw_t:8.3f} s")
-            for name, t in ph.items():
-                print(f"  {name:<46} {t:8.3f} s  {100 * t / sk_total:5.1f} % of storekit")
-            print(
-                f"  {'storekit total (sum of phases)':<46} {sk_total:8.3f} s  ratio raw/storekit {raw_t / sk_total:.2f}"
-            )
-            over = sk_total - raw_t
-            print(f"  {'overhead over raw':<46} {over:8.3f} s")
+                store.put_many(data.records[0])
             profile(
-                stores[1],
-                data.records[version],
-                args.top,
-                f"{args.cprofile_out}.{backend}" if args.cprofile_out else "",
+                store, data.records[version], args.top, f"{args.cprofile_out}.{backend}" if args.cprofile_out else ""
             )
-            for s in stores:
-                s.close()
+            store.close()
         finally:
             target.close()
     return 0

@@ -28,6 +28,7 @@ import io
 import operator
 import sys
 import types
+import uuid
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ._common import Result, environment, in_ci, loud, print_table, write_json
@@ -241,6 +242,96 @@ VARIANTS: Dict[str, Tuple[Optional[Callable[[Any], None]], Tuple[str, ...]]] = {
 }
 
 
+def _tricky_records() -> List[Any]:
+    """Values the COPY text format must escape or spell exactly, in batches big enough
+    (>= COPY_MIN_ROWS) to take the COPY path."""
+    from storekit.records.learning import LearningMetric, ScreeningHistory
+
+    kst = dt.timezone(dt.timedelta(hours=9))
+    texts = ["a\\b", "tab\there", "line\nbreak", "cr\rlf\r\n", "\\N", "\\.", "삼성전자 우", "😀 emoji", " ", ""]
+    floats = [-0.0, 0.0, float("inf"), float("-inf"), 5e-324, 1.7976931348623157e308, 0.1, -2.5e-10, None]
+    out: List[Any] = []
+    for i in range(150):
+        out.append(
+            ScreeningHistory(
+                stock_code=f"{i:05d}K",
+                stock_name=texts[i % len(texts)] or "x",
+                sector=None if i % 7 == 0 else texts[(i + 3) % len(texts)],
+                screening_date=dt.date(1, 1, 1) + dt.timedelta(days=i * 24_000),
+                overall_score=floats[i % len(floats)],
+                fundamental_score=floats[(i + 1) % len(floats)],
+                technical_score=None,
+                passed=(None, True, False)[i % 3],
+                roe=floats[(i + 2) % len(floats)],
+                per=float("inf"),
+                pbr=floats[(i + 4) % len(floats)],
+                created_at=None if i % 11 == 0 else dt.datetime(2024, 1, 2, 0, 0, 0, i, kst) + dt.timedelta(hours=i),
+            )
+        )
+        out.append(
+            LearningMetric(
+                id=2**62 + i,
+                date=dt.date(2024, 1, 1) + dt.timedelta(days=i),
+                metric_type=texts[i % len(texts)] or "t",
+                metric_name=f"m{i}",
+                value=None if i % 2 else floats[i % len(floats)] if i % 9 != 8 else 1.0,
+                value_text="섹터\t\\" if i % 2 else None,
+                metadata=None if i % 5 == 0 else {"k": texts[i % len(texts)], "n": [1, 2.5, -3], "q": '"\\/\n'},
+            )
+        )
+    return out
+
+
+def _normal(rec: Any) -> Tuple[Any, ...]:
+    """Field values with floats by repr (keeps -0.0) and instants in UTC."""
+    from storekit.records import spec_of
+
+    values = []
+    for name in spec_of(rec).field_names:
+        v = getattr(rec, name)
+        if isinstance(v, float):
+            v = repr(v)
+        elif isinstance(v, dt.datetime):
+            v = v.astimezone(UTC)
+        values.append(v)
+    return tuple(values)
+
+
+def selftest(url: str) -> None:
+    """Write tricky records with ``bulk+copy`` and with storekit as it is; both stores
+    must read back exactly the records written."""
+    from storekit import open_store
+    from storekit.records.learning import LearningMetric, ScreeningHistory
+
+    records = _tricky_records()
+    types_ = [ScreeningHistory, LearningMetric]
+    read: Dict[str, Any] = {}
+    for variant in ("current", "bulk+copy"):
+        schema = f"skproto_{uuid.uuid4().hex[:8]}"
+        store = open_store(f"{url}{'&' if '?' in url else '?'}schema={schema}", record_types=types_)
+        try:
+            hook = VARIANTS[variant][0]
+            if hook is not None:
+                hook(store)
+            store.put_many(records)
+            store.put_many(records)  # the update path too
+            found: List[Tuple[Any, ...]] = []
+            for t in types_:
+                found += map(_normal, store.find(t))
+            read[variant] = sorted(found, key=repr)
+        finally:
+            backend: Any = store.backend
+            with backend.engine.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+            store.close()
+    expected = sorted((_normal(r) for r in records), key=repr)
+    for variant, got in read.items():
+        if got != expected:
+            bad = next(g for g, e in zip(got, expected) if g != e) if len(got) == len(expected) else len(got)
+            raise AssertionError(f"{variant}: read back differs from what was written: {bad!r}")
+    print(f"selftest ok: {len(records)} tricky records round-trip identically through current and bulk+copy")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.prototypes",
@@ -252,7 +343,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--only", action="append", choices=list(VARIANTS), default=[])
     parser.add_argument("--backend", action="append", choices=("postgresql", "sqlite"), default=[])
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument(
+        "--selftest", action="store_true", help="only check that bulk+copy stores tricky values exactly (PostgreSQL)"
+    )
     args = parser.parse_args(argv)
+    if args.selftest:
+        from ._common import pg_base_url
+
+        selftest(pg_base_url())
+        return 0
     print(f"building {args.rows:,} records and raw tuples (not timed) ...", flush=True)
     data = Dataset(args.rows)
     results: List[Result] = []

@@ -124,14 +124,13 @@ class Dataset:
         return self._sqlite
 
 
-def _run_pairs(
-    repeats: int,
-    fresh: Callable[[int], Pair],
-    before_each: Callable[[], None],
-) -> Dict[str, Dict[str, List[float]]]:
+Times = Dict[str, Dict[str, List[Tuple[float, float]]]]
+
+
+def _run_pairs(repeats: int, fresh: Callable[[int], Pair], before_each: Callable[[], None]) -> Times:
     """For each repetition: fresh tables, then insert (version 0) and update (version 1)
     on each side, the order of the sides alternating; ``check`` compares the tables."""
-    times: Dict[str, Dict[str, List[float]]] = {
+    times: Times = {
         "insert": {"raw": [], "storekit": []},
         "update": {"raw": [], "storekit": []},
     }
@@ -164,8 +163,20 @@ def _warm_up(pair: Callable[..., Any]) -> None:
         cleanup()
 
 
-def _results(backend: str, rows: int, times: Dict[str, Dict[str, List[float]]]) -> List[Result]:
-    return [Result("upsert", backend, case, rows, t["raw"], t["storekit"]) for case, t in times.items()]
+def _results(backend: str, rows: int, times: Times) -> List[Result]:
+    return [
+        Result(
+            "upsert",
+            backend,
+            case,
+            rows,
+            [wall for wall, _ in t["raw"]],
+            [wall for wall, _ in t["storekit"]],
+            [cpu for _, cpu in t["raw"]],
+            [cpu for _, cpu in t["storekit"]],
+        )
+        for case, t in times.items()
+    ]
 
 
 # -- PostgreSQL ------------------------------------------------------------------------
