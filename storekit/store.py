@@ -81,8 +81,11 @@ class Store:
         Returns the number of records written."""
         by_type: Dict[type, List[Record]] = {}
         for rec in records:
-            spec_of(rec)
-            by_type.setdefault(type(rec), []).append(rec)
+            items = by_type.get(type(rec))
+            if items is None:
+                spec_of(rec)  # once per type: a TypeError for anything not a record
+                items = by_type[type(rec)] = []
+            items.append(rec)
         count = 0
         with self.backend.transaction():
             for record_type, items in by_type.items():

@@ -9,6 +9,7 @@ database file per process.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from typing import Any, Dict, List, Mapping, Sequence, Tuple, Type
 
@@ -35,8 +36,15 @@ _TYPES: Dict[Kind, sa.types.TypeEngine[Any]] = {
 }
 
 
+def _utc_text(value: dt.datetime) -> str:
+    # = UTCTimestampText.process_bind_param, with isoformat's arguments positional
+    return value.astimezone(dt.timezone.utc).isoformat("T", "microseconds")
+
+
 class SQLiteFacts(SQLFacts):
     name = "sqlite"
+    # sqlite3 binds True/False as 1/0 itself; dates and timestamps as the types write them.
+    bulk_converters = {Kind.BOOL: None, Kind.DATE: dt.date.isoformat, Kind.TIMESTAMP: _utc_text}
     capabilities = frozenset(
         {
             Capability.TRANSACTIONS,

@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 import math
+import operator
 import re
 import uuid
 from typing import (
@@ -209,6 +210,12 @@ class RecordSpec:
             if f.name == name:
                 return f
         raise KeyError(name)
+
+    @property
+    def key_getter(self) -> Callable[[Any], Any]:
+        """A fast function from a record to a hashable value identifying its key
+        (the key value itself for one-field keys, else the tuple)."""
+        return operator.attrgetter(*self.key)
 
     def key_of(self, rec: Any) -> Tuple[Any, ...]:
         """The natural key values of ``rec``, in key order."""
