@@ -34,6 +34,7 @@ import enum
 import math
 import operator
 import re
+import sys
 import uuid
 from typing import (
     Any,
@@ -333,7 +334,10 @@ def _field_spec(owner: str, attribute: Any, hint: Any) -> FieldSpec:
 
 def _to_float(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # left as it is, for validation to reject with the field's name
+            return value
     return value
 
 
@@ -408,7 +412,12 @@ def _check_int(value: Any) -> Optional[str]:
     return None
 
 
+_MAX_FLOAT_INT = int(sys.float_info.max)
+
+
 def _check_float(value: Any) -> Optional[str]:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_FLOAT_INT:
+        return "int too large for a float (beyond ±1.8e308)"
     if not isinstance(value, float):
         return f"expected float, not {type(value).__name__}"
     if math.isnan(value):
