@@ -3,14 +3,14 @@ validated filters, the total order (key appended) and the keyset position."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 from .errors import QueryError
 from .query import Agg, Aggregate, Eq, Filter, In, Order, Query, Range
 from .records import Kind, spec_of
 from .records._declare import _KIND_CHECKS, FieldSpec, RecordSpec
 
-__all__ = ["check_aggregate", "check_filters", "check_query", "full_order", "keyset_values"]
+__all__ = ["check_aggregate", "check_filters", "check_query", "full_order", "keyset_values", "operands"]
 
 _ORDERABLE = {Kind.TEXT, Kind.INT, Kind.FLOAT, Kind.BOOL, Kind.DATE, Kind.TIMESTAMP, Kind.UUID}
 _SUMMABLE = {Kind.INT, Kind.FLOAT}
@@ -28,11 +28,24 @@ def _field(spec: RecordSpec, name: str, use: str) -> FieldSpec:
     return f
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _operand(f: FieldSpec, value: Any) -> Any:
+    """An int operand of a float field as the float a record holds for that int."""
+    return float(value) if f.kind is Kind.FLOAT and _is_int(value) else value
+
+
 def _check_operand(spec: RecordSpec, f: FieldSpec, value: Any) -> None:
     if value is None:
         return
-    if f.kind is Kind.FLOAT and isinstance(value, int) and not isinstance(value, bool):
-        return  # ints compare with floats exactly as the records' float fields accept them
+    if f.kind is Kind.FLOAT and _is_int(value):
+        try:  # ints compare with floats exactly as the records' float fields accept them
+            float(value)
+        except OverflowError:
+            raise QueryError(f"{spec.name}.{f.name}: bad filter value: int too large for a float") from None
+        return
     reason = _KIND_CHECKS[f.kind](value)
     if reason is not None:
         raise QueryError(f"{spec.name}.{f.name}: bad filter value: {reason}")
@@ -58,6 +71,26 @@ def check_filters(record_type: type, where: Sequence[Filter]) -> None:
             raise QueryError(f"not a filter: {flt!r} (use Eq, In or Range)")
 
 
+def operands(record_type: type, where: Sequence[Filter]) -> Tuple[Filter, ...]:
+    """Checked filters with every int operand of a float field made the float a record
+    holds for it, so ``Eq(f, 2**53 + 1)`` finds the record written with ``2**53 + 1``
+    (which holds ``2.0**53``) on every backend: databases compare ints with floats
+    differently (SQLite exactly, PostgreSQL after converting the int)."""
+    spec = spec_of(record_type)
+    out: List[Filter] = []
+    for flt in where:
+        f = spec.field(flt.field)
+        if f.kind is not Kind.FLOAT:
+            out.append(flt)
+        elif isinstance(flt, Eq):
+            out.append(Eq(flt.field, _operand(f, flt.value)))
+        elif isinstance(flt, In):
+            out.append(In(flt.field, [_operand(f, v) for v in flt.values]))
+        else:
+            out.append(Range(flt.field, *(_operand(f, v) for v in (flt.ge, flt.gt, flt.le, flt.lt))))
+    return tuple(out)
+
+
 def full_order(query: Query[Any]) -> Tuple[Order, ...]:
     """The query's order with the record key appended, so the order is total."""
     spec = spec_of(query.record_type)
@@ -76,7 +109,8 @@ def keyset_values(query: Query[Any]) -> Tuple[Any, ...]:
         raise QueryError(
             f"after= needs {len(order)} values ({', '.join(o.field for o in order)}), got {len(after)}"
         )
-    return after
+    spec = spec_of(query.record_type)
+    return tuple(_operand(spec.field(o.field), v) for o, v in zip(order, after))
 
 
 def check_query(query: Query[Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import operator
 import threading
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -147,14 +148,28 @@ class SQLBackend:
         writer = self._writers.get(record_type)
         if writer is None:
             table = self._tables[record_type]
+            spec = spec_of(record_type)
             dialect = self.engine.dialect
-            procs = [(c.name, c.type.bind_processor(dialect)) for c in table.c]
+            fast = self.facts.bulk_converters
+            converters = []
+            for i, c in enumerate(table.c):
+                kind = spec.field(c.name).kind
+                proc = fast[kind] if kind in fast else c.type.bind_processor(dialect)
+                if proc is not None:
+                    converters.append((i, proc))
+            names = [c.name for c in table.c]
+            get = operator.attrgetter(*names)
+            single = len(names) == 1
 
             def writer(rec: Any) -> Tuple[Any, ...]:
-                out = []
-                for name, proc in procs:
-                    value = getattr(rec, name)
-                    out.append(value if proc is None or value is None else proc(value))
+                values = (get(rec),) if single else get(rec)
+                if not converters:
+                    return tuple(values)
+                out = list(values)
+                for i, proc in converters:
+                    value = out[i]
+                    if value is not None:
+                        out[i] = proc(value)
                 return tuple(out)
 
             self._writers[record_type] = writer
@@ -170,11 +185,8 @@ class SQLBackend:
     def upsert(self, record_type: type, records: Iterable[Any]) -> int:
         items = self._checked(record_type, records)
         spec = spec_of(record_type)
-        latest: Dict[Tuple[Any, ...], Any] = {}
-        for rec in items:  # a later record with the same key wins
-            key = spec.key_of(rec)
-            latest.pop(key, None)
-            latest[key] = rec
+        key_of = spec.key_getter
+        latest: Dict[Any, Any] = {key_of(rec): rec for rec in items}  # a later record with the same key wins
         writer = self._writer(record_type)
         rows = [writer(rec) for rec in latest.values()]
         table = self._tables[record_type]
@@ -197,7 +209,7 @@ class SQLBackend:
         _plan.check_filters(record_type, where)
         table = self._tables[record_type]
         with self._connection() as conn:
-            result = conn.execute(sa.delete(table).where(*self._where(table, where)))
+            result = conn.execute(sa.delete(table).where(*self._where(table, _plan.operands(record_type, where))))
             return int(result.rowcount)
 
     # -- reads --------------------------------------------------------------------------
@@ -214,7 +226,7 @@ class SQLBackend:
         _plan.check_query(query)
         table = self._tables[query.record_type]
         order = _plan.full_order(query)
-        stmt = sa.select(table).where(*self._where(table, query.where))
+        stmt = sa.select(table).where(*self._where(table, _plan.operands(query.record_type, query.where)))
         if query.after is not None:
             stmt = stmt.where(self._after(table, order, _plan.keyset_values(query)))
         stmt = stmt.order_by(*[self._order_term(table, o) for o in order])
@@ -251,7 +263,8 @@ class SQLBackend:
             else:
                 expr = getattr(sa.func, agg.fn)(col)
             columns.append(expr.label(agg.label))
-        stmt = sa.select(*columns).select_from(table).where(*self._where(table, aggregate.where))
+        where = _plan.operands(aggregate.record_type, aggregate.where)
+        stmt = sa.select(*columns).select_from(table).where(*self._where(table, where))
         if groups:
             stmt = stmt.group_by(*groups).order_by(*[self._order_term(table, Order(g)) for g in aggregate.group_by])
         with self._connection(write=False) as conn:
