@@ -125,6 +125,11 @@ class Codec:
         try:
             return self.converter.structure(row, record_type)
         except ClassValidationError as exc:
+            # The record's own validation (type policy, checks) already names every field.
+            for inner in exc.exceptions:
+                if isinstance(inner, RecordValidationError):
+                    errors = [FieldError(e.record_type, f"$.{e.field}", e.reason, e.value) for e in inner.errors]
+                    raise RecordValidationError(inner.record_type, errors) from exc
             name = record_type.__name__
             errors = [
                 FieldError(name, path, message, hide_value=True)

@@ -10,15 +10,16 @@ import datetime as dt
 import math
 from typing import Any, Iterator, List
 
+import attrs
 import pytest
 from conftest import clear
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 from storekit import Eq, Store
-from storekit.records import Kind, Record, all_record_types, spec_of
+from storekit.records import Kind, LearningMetric, Record, all_record_types, spec_of
 from storekit.records._declare import stock_code
-from storekit.testing import assert_same_record, parents_of, records, values_for
+from storekit.testing import assert_same_record, parents_of, record_diff, records, same_record, values_for
 
 RECORD_TYPES = all_record_types()
 
@@ -171,3 +172,22 @@ def test_stock_code_fields_get_six_character_codes() -> None:
     code_field = next(f for t in RECORD_TYPES for f in spec_of(t).fields if stock_code in f.checks)
     find(values_for(code_field), lambda v: v == "37550L", settings=FIND)
     find(values_for(code_field), lambda v: v[0] == "0" and v != "000000", settings=FIND)
+
+
+def test_same_record_is_strict_about_what_storage_could_lose() -> None:
+    at = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    base = LearningMetric(id=1, date=dt.date(2026, 1, 10), metric_type="t", metric_name="n", value=0.0,
+                          metadata={"수익률": [1, 2.0, None]}, created_at=at)
+    assert same_record(base, attrs.evolve(base, created_at=at.astimezone(dt.timezone.utc)))  # one instant
+    assert same_record(attrs.evolve(base, value=math.inf), attrs.evolve(base, value=math.inf))
+    for changed in (
+        attrs.evolve(base, value=-0.0),
+        attrs.evolve(base, metadata={"수익률": [1.0, 2.0, None]}),  # int became float
+        attrs.evolve(base, metadata={"수익률": [True, 2.0, None]}),  # int became bool
+        attrs.evolve(base, metadata={"수익률": [1, 2.0]}),
+        attrs.evolve(base, created_at=at + dt.timedelta(microseconds=1)),
+    ):
+        assert not same_record(base, changed)
+        assert record_diff(base, changed).startswith("LearningMetric.")
+    diff = record_diff(base, attrs.evolve(base, metadata={"수익률": [1.0, 2.0, None]}))
+    assert diff == "LearningMetric.metadata.수익률[0]: 1 (int) != 1.0 (float)"

@@ -210,11 +210,6 @@ def test_codec_rejects_unknown_columns() -> None:
         CODEC.from_row(_row(nope=1), ScreeningHistory)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="codec bug: a value that structures but breaks the type policy (NaN, NUL, naive timestamp, "
-    "bad stock code) is reported at path '$' as 'invalid value', not at '$.field' with the reason",
-)
 @pytest.mark.parametrize(
     ("column", "value"),
     [

@@ -79,7 +79,9 @@ def _matches(rec: Record, where: Sequence[Filter]) -> bool:
         value = getattr(rec, flt.field)
         if isinstance(flt, Eq):
             wanted = _utc(flt.value)
-            if not (value is None if wanted is None else value is not None and value == wanted):
+            if wanted is None and value is not None:
+                return False
+            if wanted is not None and (value is None or value != wanted):
                 return False
         elif isinstance(flt, In):
             if value is None or not any(value == _utc(v) for v in flt.values if v is not None):
@@ -106,8 +108,8 @@ def _exact_float_sum(values: Sequence[float]) -> float:
     total = sum((Fraction(v) for v in values), Fraction(0))
     try:
         return float(total)
-    except OverflowError:
-        return math.copysign(math.inf, total)
+    except OverflowError:  # the exact sum lies beyond the largest float
+        return math.inf if total > 0 else -math.inf
 
 
 class ReferenceBackend:
