@@ -51,13 +51,6 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs, env=_env())
 
 
-@nox.session(python=AVAILABLE)
-def conformance(session: nox.Session) -> None:
-    """The backend conformance kit against both first-party backends."""
-    session.install("-e", ".[test]")
-    session.run("pytest", "tests", "-m", "conformance", *session.posargs, env=_env())
-
-
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff."""
