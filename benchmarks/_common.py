@@ -149,16 +149,17 @@ def environment(extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         env["psycopg2"] = psycopg2.__version__.split()[0]
     except ImportError:
         env["psycopg2"] = None
-    try:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env["git_commit"] = (
-            subprocess.run(
-                ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
-            ).stdout.strip()
-            or None
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        env["git_commit"] = None
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+
+    env["git_commit"] = git("rev-parse", "HEAD") or None
+    # the working tree is shared: say whether storekit's code differed from that commit
+    env["storekit_tree_dirty"] = bool(git("status", "--porcelain", "--", "storekit", "plugins"))
     env.update(extra or {})
     return env
 

@@ -24,7 +24,6 @@ import cProfile
 import datetime as dt
 import functools
 import gc
-import operator
 import os
 import pstats
 import shutil
@@ -129,8 +128,9 @@ Phases = Dict[str, Tuple[float, float]]
 
 
 def phases(store: Any, records: List[Any], bulk: bool = False) -> Phases:
-    """Replay Store.put_many -> SQLBackend.upsert -> facts.upsert_rows, step by step
-    (``bulk``: the steps of benchmarks.prototypes' ``bulk`` variant instead)."""
+    """Replay Store.put_many -> SQLBackend.upsert -> facts.upsert_rows, step by step, as
+    written at storekit commit 371777c (``bulk``: the steps of benchmarks.prototypes'
+    ``bulk`` variant instead). Keep in step with storekit/store.py and sql/_backend.py."""
     from storekit.records import spec_of
     from storekit.sql import _backend
 
@@ -144,18 +144,14 @@ def phases(store: Any, records: List[Any], bulk: bool = False) -> Phases:
         out[name] = (wall, cpu)
         return result
 
-    def group() -> Dict[type, List[Any]]:
+    def group() -> Dict[type, List[Any]]:  # Store.put_many
         by_type: Dict[type, List[Any]] = {}
         for rec in records:
-            if bulk:
-                bucket = by_type.get(type(rec))
-                if bucket is None:
-                    spec_of(rec)
-                    bucket = by_type[type(rec)] = []
-                bucket.append(rec)
-            else:
+            bucket = by_type.get(type(rec))
+            if bucket is None:
                 spec_of(rec)
-                by_type.setdefault(type(rec), []).append(rec)
+                bucket = by_type[type(rec)] = []
+            bucket.append(rec)
         return by_type
 
     by_type = step("put_many: check record types, group", group)
@@ -164,15 +160,11 @@ def phases(store: Any, records: List[Any], bulk: bool = False) -> Phases:
     spec = spec_of(record_type)
 
     def dedup() -> List[Any]:
-        if bulk:
-            keys = list(map(operator.attrgetter(*spec.key), items))
-            assert len(set(keys)) == len(keys)
-            return items
-        latest: Dict[Any, Any] = {}
-        for rec in items:
-            key = spec.key_of(rec)
-            latest.pop(key, None)
-            latest[key] = rec
+        if bulk:  # benchmarks.prototypes.bulk_upsert
+            keys = list(map(spec.key_getter, items))
+            return items if len(set(keys)) == len(keys) else list({k: r for k, r in zip(keys, items)}.values())
+        key_of = spec.key_getter  # SQLBackend.upsert
+        latest: Dict[Any, Any] = {key_of(rec): rec for rec in items}
         return list(latest.values())
 
     unique = step("upsert: duplicate keys (later wins)", dedup)

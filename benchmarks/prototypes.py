@@ -8,8 +8,9 @@ Variants (``--only`` is repeatable; the default runs them all):
 
 * ``current``: storekit as it is (the reference, measured again in the same session)
 * ``bulk``: records -> driver tuples by one generated list comprehension per record
-  type, with cheaper converters for validated values, a set-based duplicate-key check, and ``put_many`` checking each
-  record *type* once instead of each record (both backends)
+  type (instead of a per-record function with a converter loop), the SQLite date text
+  cached, PostgreSQL booleans bound as they are, and a set-based duplicate-key check
+  (both backends)
 * ``bulk+copy``: ``bulk``, plus PostgreSQL upserts of 100 rows or more sent as
   ``COPY`` into a temporary staging table followed by one
   ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` (PostgreSQL only)
@@ -37,38 +38,28 @@ from .upsert import Dataset, PostgreSQLUpsert, SQLiteUpsert, Unavailable
 
 UTC = dt.timezone.utc
 
-# -- P1: bulk conversion (storekit/sql/_backend.py, _facts.py and the two plugins) -----
+# -- P1: generated writer (storekit/sql/_backend.py and the two plugins) ------------------
+#
+# storekit (commit 37c0032 / 5513a97) already has ``SQLFacts.bulk_converters`` (per kind: a
+# callable, or None for "the driver binds the value as it is") and an attrgetter-based
+# per-record writer. The prototype keeps that protocol and changes how it is used.
 
-AS_IS: Any = object()
-"""A bulk converter meaning: the driver binds the validated value as it is."""
+_date_text = functools.lru_cache(maxsize=4096)(dt.date.isoformat)
+"""= ISODate.process_bind_param; a batch holds few distinct dates, so most calls hit."""
 
 
 def _utc_text(value: dt.datetime) -> str:
     # = UTCTimestampText.process_bind_param, with isoformat's arguments positional
-    # (keyword parsing is a third of isoformat's cost on CPython 3.11)
     return value.astimezone(UTC).isoformat("T", "microseconds")
 
 
-_date_text = functools.lru_cache(maxsize=4096)(dt.date.isoformat)
-"""= ISODate.process_bind_param; a batch holds few distinct dates."""
-
-
-def sqlite_bulk_converter(self: Any, kind: Any) -> Any:
-    """Proposed ``SQLiteFacts.bulk_converter``."""
+def _bulk_converters(backend: Any) -> Dict[Any, Optional[Callable[[Any], Any]]]:
+    """Proposed ``bulk_converters`` of each plugin."""
     from storekit.records import Kind
 
-    return {
-        Kind.BOOL: AS_IS,  # sqlite3 binds True/False as the integers 1/0, as Boolean's int() does
-        Kind.DATE: _date_text,
-        Kind.TIMESTAMP: _utc_text,
-    }.get(kind)
-
-
-def postgresql_bulk_converter(self: Any, kind: Any) -> Any:
-    """Proposed ``PostgreSQLFacts.bulk_converter``."""
-    from storekit.records import Kind
-
-    return AS_IS if kind is Kind.BOOL else None  # psycopg2 adapts bool natively
+    if backend.name == "sqlite":  # as storekit has them, with the date text cached
+        return {Kind.BOOL: None, Kind.DATE: _date_text, Kind.TIMESTAMP: _utc_text}
+    return {Kind.BOOL: None}  # psycopg2 adapts True/False itself; Boolean's processor only re-checks
 
 
 def _bulk_writer(self: Any, record_type: type) -> Callable[[Sequence[Any]], List[Tuple[Any, ...]]]:
@@ -91,6 +82,7 @@ def _bulk_writer(self: Any, record_type: type) -> Callable[[Sequence[Any]], List
     spec = spec_of(record_type)
     table = self._tables[record_type]
     dialect = self.engine.dialect
+    fast = self.facts.bulk_converters
     env: Dict[str, Any] = {}
     parts: List[str] = []
     for i, column in enumerate(table.c):
@@ -98,11 +90,7 @@ def _bulk_writer(self: Any, record_type: type) -> Callable[[Sequence[Any]], List
         if not name.isidentifier() or keyword.iskeyword(name):  # field names always are
             raise ValueError(f"{record_type.__name__}.{name}: not an identifier")
         field = spec.field(name)
-        convert = self.facts.bulk_converter(field.kind)
-        if convert is None:
-            convert = column.type.bind_processor(dialect)
-        elif convert is AS_IS:
-            convert = None
+        convert = fast[field.kind] if field.kind in fast else column.type.bind_processor(dialect)
         if convert is None:
             parts.append(f"r.{name}")
         else:
@@ -123,8 +111,7 @@ def bulk_upsert(self: Any, record_type: type, records: Iterable[Any]) -> int:
 
     items = self._checked(record_type, records)
     spec = spec_of(record_type)
-    key_of = operator.attrgetter(*spec.key)
-    keys = list(map(key_of, items))
+    keys = list(map(operator.attrgetter(*spec.key), items))
     unique = items
     if len(set(keys)) != len(keys):  # a later record with the same key wins
         latest: Dict[Any, Any] = {}
@@ -138,24 +125,6 @@ def bulk_upsert(self: Any, record_type: type, records: Iterable[Any]) -> int:
         for start in range(0, len(rows), _backend._WRITE_CHUNK):
             self.facts.upsert_rows(conn, table, spec.key, rows[start : start + _backend._WRITE_CHUNK])
     return len(items)
-
-
-def put_many_by_type(self: Any, records: Iterable[Any]) -> int:
-    """Proposed ``Store.put_many``: ``spec_of`` once per record type, not per record."""
-    from storekit.records import spec_of
-
-    by_type: Dict[type, List[Any]] = {}
-    for rec in records:
-        bucket = by_type.get(type(rec))
-        if bucket is None:
-            spec_of(rec)
-            bucket = by_type[type(rec)] = []
-        bucket.append(rec)
-    count = 0
-    with self.backend.transaction():
-        for record_type, items in by_type.items():
-            count += self.backend.upsert(record_type, items)
-    return count
 
 
 # -- P2: COPY into a staging table (plugins/storekit_postgresql) --------------------------
@@ -233,10 +202,8 @@ def copy_upsert_rows(self: Any, connection: Any, table: Any, key: Sequence[str],
 
 def install_bulk(store: Any) -> None:
     backend = store.backend
-    convert = sqlite_bulk_converter if backend.name == "sqlite" else postgresql_bulk_converter
-    backend.facts.bulk_converter = types.MethodType(convert, backend.facts)
+    backend.facts.bulk_converters = _bulk_converters(backend)  # shadows the class attribute
     backend.upsert = types.MethodType(bulk_upsert, backend)
-    store.put_many = types.MethodType(put_many_by_type, store)
 
 
 def install_bulk_copy(store: Any) -> None:
