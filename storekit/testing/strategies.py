@@ -73,7 +73,7 @@ _HARD_TEXT = (
 _TEXT: SearchStrategy[str] = st.one_of(
     st.sampled_from(_HARD_TEXT),
     st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=20),
-    st.text(st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3), max_size=8),
+    st.text(st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3), min_size=1, max_size=8),
 )
 
 _HARD_STOCK_CODES = ("005930", "000660", "37550L", "000000", "ZZZZZZ", "0000A0")
@@ -197,6 +197,15 @@ def _passes(checks: Sequence[Check]) -> Callable[[Any], bool]:
 @functools.cache
 def values_for(field: FieldSpec) -> SearchStrategy[Any]:
     """Every value ``field`` accepts, the hard ones often; ``None`` when it is nullable."""
+    base = _present_values(field)
+    if field.nullable and field.kind is not Kind.JSON:  # JSON's own None is its null
+        return st.one_of(st.none(), base)
+    return base
+
+
+@functools.cache
+def _present_values(field: FieldSpec) -> SearchStrategy[Any]:
+    """:func:`values_for` without the SQL NULL."""
     met = None  # the check the strategy meets by construction
     if field.choices is not None:
         base: SearchStrategy[Any] = st.sampled_from(field.choices)
@@ -206,8 +215,6 @@ def values_for(field: FieldSpec) -> SearchStrategy[Any]:
     unmet = [c for c in field.checks if c is not met]
     if unmet:
         base = base.filter(_passes(unmet))
-    if field.nullable and field.kind is not Kind.JSON:  # JSON's own None is its null
-        return st.one_of(st.none(), base)
     return base
 
 
@@ -243,7 +250,8 @@ def records(record_type: Type[R], **fields: SearchStrategy[Any]) -> SearchStrate
     Field values are drawn from :func:`values_for`. When a cross-field rule
     (``__validate__``) rejects the draw, each field it names is repaired: a nullable
     field holding a value is set to ``None``, a missing value is drawn again
-    without ``None``, any other value is redrawn; after a bounded number of
+    without ``None``, any other value is redrawn; when it names a field given in
+    ``fields``, all the other fields are drawn again. After a bounded number of
     rounds the example is rejected.
     """
     spec = spec_of(record_type)
@@ -251,7 +259,10 @@ def records(record_type: Type[R], **fields: SearchStrategy[Any]) -> SearchStrate
     if unknown:
         raise TypeError(f"{spec.name} has no field(s) {', '.join(unknown)}")
     strategies = {f.name: fields.get(f.name, values_for(f)) for f in spec.fields}
-    return _records(record_type, strategies, frozenset(fields))
+    present = {
+        f.name: _not_none(fields[f.name]) if f.name in fields else _present_values(f) for f in spec.fields
+    }
+    return _records(record_type, strategies, present, frozenset(fields))
 
 
 @st.composite
@@ -259,6 +270,7 @@ def _records(
     draw: DrawFn,
     record_type: Type[R],
     strategies: Dict[str, SearchStrategy[Any]],
+    present: Dict[str, SearchStrategy[Any]],
     fixed: FrozenSet[str],
 ) -> R:
     spec = spec_of(record_type)
@@ -277,12 +289,15 @@ def _records(
         try:
             return record_type(**kwargs)
         except RecordValidationError as exc:
+            if fixed.intersection(exc.fields):  # the rule needs other values around a given one
+                values.update({n: draw(s) for n, s in strategies.items() if n not in fixed})
+                continue
             for name in exc.fields:
                 current = values[name]
                 if current is not None and spec.field(name).nullable:
                     values[name] = None
                 elif current is None:
-                    values[name] = draw(_not_none(strategies[name]))
+                    values[name] = draw(present[name])
                 else:
                     values[name] = draw(strategies[name])
     reject()
