@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import math
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type
@@ -32,6 +33,10 @@ DEFAULT_SCHEMA = "storekit"
 never collide with the application's own SQLAlchemy tables (``stocks``, ``daily_selections``,
 ...) in ``public`` when ``DATABASE_URL`` points at the application's database."""
 PAGE_SIZE = 1000
+COPY_MIN_ROWS = 100
+"""Upserts of at least this many rows go through COPY and a staging table; fewer are
+sent as one ``VALUES`` page (one round trip instead of three). The ``copy_min_rows``
+option changes it (tests set 1 to put every value through COPY)."""
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -88,6 +93,42 @@ _TYPES: Dict[Kind, sa.types.TypeEngine[Any]] = {
 }
 
 
+_COPY_NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_BOOL = {True: "t", False: "f", None: _COPY_NULL}
+
+
+def _copy_text(values: Sequence[Any]) -> List[str]:
+    """str values (or None) as COPY text fields; escaped only if the column needs it."""
+    has_null = None in values
+    present = [v for v in values if v is not None] if has_null else values
+    joined = "".join(present)
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        return [_COPY_NULL if v is None else v.translate(_COPY_ESCAPES) for v in values]
+    return [_COPY_NULL if v is None else v for v in values] if has_null else list(values)
+
+
+def _copy_field(column_type: Any, values: Sequence[Any]) -> List[str]:
+    """One column of driver-ready values (what the writer made) as COPY text fields."""
+    if isinstance(column_type, Float8):  # repr: the shortest round-trip text; 'inf' is accepted
+        if None in values or _NEGATIVE_ZERO in values:
+            return [
+                _COPY_NULL if v is None else "-0" if v is _NEGATIVE_ZERO else repr(v) for v in values
+            ]
+        return list(map(float.__repr__, values))
+    if isinstance(column_type, sa.Boolean):
+        return list(map(_COPY_BOOL.__getitem__, values))
+    if isinstance(column_type, (sa.Date, UTCTimestamp)):  # ISO 8601 (with the UTC offset)
+        if None in values:
+            return [_COPY_NULL if v is None else v.isoformat() for v in values]
+        return [v.isoformat() for v in values]
+    if isinstance(column_type, sa.Integer):
+        return [_COPY_NULL if v is None else str(v) for v in values]
+    if isinstance(column_type, sa.Text):
+        return _copy_text(values)
+    return _copy_text([None if v is None else str(v) for v in values])  # JSONB text, UUID
+
+
 class PostgreSQLFacts(SQLFacts):
     name = "postgresql"
     capabilities = frozenset(
@@ -100,11 +141,14 @@ class PostgreSQLFacts(SQLFacts):
         }
     )
     paramstyle_mark = "%s"
+    # psycopg2 adapts True/False itself; Boolean's bind processor only re-checks them.
+    bulk_converters = {Kind.BOOL: None}
     options = frozenset(
-        {"schema", "pool_size", "max_overflow", "pool_timeout", "pool_recycle", "connect_timeout"}
+        {"schema", "pool_size", "max_overflow", "pool_timeout", "pool_recycle", "connect_timeout", "copy_min_rows"}
     )
 
-    def __init__(self, schema: Optional[str] = None) -> None:
+    def __init__(self, schema: Optional[str] = None, copy_min_rows: int = COPY_MIN_ROWS) -> None:
+        self.copy_min_rows = copy_min_rows
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             raise ConfigurationError(
                 f"schema name {schema!r} must be lower-case letters, digits and _ (at most 63)"
@@ -154,8 +198,6 @@ class PostgreSQLFacts(SQLFacts):
         key: Sequence[str],
         rows: List[Tuple[Any, ...]],
     ) -> None:
-        from psycopg2.extras import execute_values
-
         quote = connection.dialect.identifier_preparer.quote
         updates = [c.name for c in table.c if c.name not in key]
         action = (
@@ -163,9 +205,28 @@ class PostgreSQLFacts(SQLFacts):
             if updates
             else "DO NOTHING"
         )
-        sql = f"{self._values_sql(connection, table)} ON CONFLICT ({', '.join(map(quote, key))}) {action}"
+        conflict = f"ON CONFLICT ({', '.join(map(quote, key))}) {action}"
+        if len(rows) < self.copy_min_rows:
+            from psycopg2.extras import execute_values
+
+            with contextlib.closing(connection.connection.cursor()) as cursor:
+                sql = f"{self._values_sql(connection, table)} {conflict}"
+                execute_values(cursor, sql, rows, page_size=PAGE_SIZE)
+            return
+        # COPY the rows into a staging table, then upsert from it in one statement: no
+        # parsing of huge VALUES lists (server) and no per-row mogrify (client). The
+        # staging table is dropped at commit, so nothing outlives the transaction.
+        target = quote(table.name)
+        stage = quote(f"storekit_stage_{table.name}"[:63])
+        cols = ", ".join(quote(c.name) for c in table.c)
+        fields = [_copy_field(c.type, values) for c, values in zip(table.c, zip(*rows))]
+        data = io.StringIO("\n".join(map("\t".join, zip(*fields))) + "\n")
         with contextlib.closing(connection.connection.cursor()) as cursor:
-            execute_values(cursor, sql, rows, page_size=PAGE_SIZE)
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target}) ON COMMIT DROP")
+            cursor.copy_expert(f"COPY {stage} ({cols}) FROM STDIN", data, size=1 << 20)
+            cursor.execute(
+                f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} {conflict}; TRUNCATE {stage}"
+            )
 
     def insert_rows(
         self, connection: sa.engine.Connection, table: sa.Table, rows: List[Tuple[Any, ...]]
@@ -193,7 +254,8 @@ def open_postgresql(url: str, options: Mapping[str, Any]) -> SQLBackend:
     schema = options.get("schema") or sa.engine.make_url(url).query.get("schema") or DEFAULT_SCHEMA
     if isinstance(schema, tuple):
         schema = schema[-1]
-    return SQLBackend(url, PostgreSQLFacts(schema=schema), options)
+    copy_min_rows = int(options.get("copy_min_rows", COPY_MIN_ROWS))
+    return SQLBackend(url, PostgreSQLFacts(schema=schema, copy_min_rows=copy_min_rows), options)
 
 
 @hookimpl

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import keyword
 import logging
-import operator
 import threading
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -56,7 +56,7 @@ class SQLBackend:
         self._meta = next(iter(self._tables.values())).metadata.tables["storekit_meta"]
         self._codec = Codec()
         self._local = threading.local()
-        self._writers: Dict[type, Callable[[Any], Tuple[Any, ...]]] = {}
+        self._writers: Dict[type, Callable[[Sequence[Any]], List[Tuple[Any, ...]]]] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self._described}>"
@@ -144,35 +144,35 @@ class SQLBackend:
 
     # -- writes -------------------------------------------------------------------------
 
-    def _writer(self, record_type: type) -> Callable[[Any], Tuple[Any, ...]]:
+    def _writer(self, record_type: type) -> Callable[[Sequence[Any]], List[Tuple[Any, ...]]]:
+        """Records of ``record_type`` -> driver-ready tuples in column order, as one
+        generated list comprehension per record type (like attrs' and dataclasses'
+        ``__init__``): attribute reads inline, a converter called only where a column
+        needs one (``facts.bulk_converters``, else the type's bind processor)."""
         writer = self._writers.get(record_type)
         if writer is None:
             table = self._tables[record_type]
             spec = spec_of(record_type)
             dialect = self.engine.dialect
             fast = self.facts.bulk_converters
-            converters = []
+            namespace: Dict[str, Any] = {}
+            values: List[str] = []
             for i, c in enumerate(table.c):
-                kind = spec.field(c.name).kind
-                proc = fast[kind] if kind in fast else c.type.bind_processor(dialect)
-                if proc is not None:
-                    converters.append((i, proc))
-            names = [c.name for c in table.c]
-            get = operator.attrgetter(*names)
-            single = len(names) == 1
-
-            def writer(rec: Any) -> Tuple[Any, ...]:
-                values = (get(rec),) if single else get(rec)
-                if not converters:
-                    return tuple(values)
-                out = list(values)
-                for i, proc in converters:
-                    value = out[i]
-                    if value is not None:
-                        out[i] = proc(value)
-                return tuple(out)
-
-            self._writers[record_type] = writer
+                if not c.name.isidentifier() or keyword.iskeyword(c.name):  # field names always are
+                    raise TypeError(f"{spec.name}.{c.name} is not an identifier")
+                f = spec.field(c.name)
+                proc = fast[f.kind] if f.kind in fast else c.type.bind_processor(dialect)
+                if proc is None:
+                    values.append(f"r.{c.name}")
+                elif f.nullable:
+                    namespace[f"_p{i}"] = proc
+                    values.append(f"(None if (v{i} := r.{c.name}) is None else _p{i}(v{i}))")
+                else:
+                    namespace[f"_p{i}"] = proc
+                    values.append(f"_p{i}(r.{c.name})")
+            source = f"def write(records):\n    return [({', '.join(values)},) for r in records]\n"
+            exec(compile(source, f"<storekit writer for {spec.name}>", "exec"), namespace)
+            writer = self._writers[record_type] = namespace["write"]
         return writer
 
     def _checked(self, record_type: type, records: Iterable[Any]) -> List[Any]:
@@ -185,20 +185,19 @@ class SQLBackend:
     def upsert(self, record_type: type, records: Iterable[Any]) -> int:
         items = self._checked(record_type, records)
         spec = spec_of(record_type)
-        key_of = spec.key_getter
-        latest: Dict[Any, Any] = {key_of(rec): rec for rec in items}  # a later record with the same key wins
-        writer = self._writer(record_type)
-        rows = [writer(rec) for rec in latest.values()]
+        keys = list(map(spec.key_getter, items))
+        if len(set(keys)) != len(keys):  # a later record with the same key wins
+            items = list(dict(zip(keys, items)).values())
+        rows = self._writer(record_type)(items)
         table = self._tables[record_type]
         with self._connection() as conn:
             for start in range(0, len(rows), _WRITE_CHUNK):
                 self.facts.upsert_rows(conn, table, spec.key, rows[start : start + _WRITE_CHUNK])
-        return len(items)
+        return len(keys)
 
     def append(self, record_type: type, records: Iterable[Any]) -> int:
         items = self._checked(record_type, records)
-        writer = self._writer(record_type)
-        rows = [writer(rec) for rec in items]
+        rows = self._writer(record_type)(items)
         table = self._tables[record_type]
         with self._connection() as conn:
             for start in range(0, len(rows), _WRITE_CHUNK):
