@@ -199,13 +199,7 @@ class PostgreSQLFacts(SQLFacts):
         rows: List[Tuple[Any, ...]],
     ) -> None:
         quote = connection.dialect.identifier_preparer.quote
-        updates = [c.name for c in table.c if c.name not in key]
-        action = (
-            "DO UPDATE SET " + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in updates)
-            if updates
-            else "DO NOTHING"
-        )
-        conflict = f"ON CONFLICT ({', '.join(map(quote, key))}) {action}"
+        conflict = self.on_conflict(connection, table, key)
         if len(rows) < self.copy_min_rows:
             from psycopg2.extras import execute_values
 

@@ -126,16 +126,9 @@ class SQLiteFacts(SQLFacts):
     ) -> None:
         quote = connection.dialect.identifier_preparer.quote
         cols = [c.name for c in table.c]
-        updates = [c for c in cols if c not in key]
-        action = (
-            "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in updates)
-            if updates
-            else "DO NOTHING"
-        )
         sql = (
             f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) "
-            f"VALUES ({', '.join('?' * len(cols))}) "
-            f"ON CONFLICT ({', '.join(map(quote, key))}) {action}"
+            f"VALUES ({', '.join('?' * len(cols))}) {self.on_conflict(connection, table, key)}"
         )
         connection.exec_driver_sql(sql, rows)
 

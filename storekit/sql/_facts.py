@@ -49,6 +49,19 @@ class SQLFacts:
         Keys are distinct within ``rows``."""
         raise NotImplementedError
 
+    @staticmethod
+    def on_conflict(connection: sa.engine.Connection, table: sa.Table, key: Sequence[str]) -> str:
+        """The ``ON CONFLICT (key) DO UPDATE SET ...`` clause (``DO NOTHING`` when every
+        column is in the key) shared by PostgreSQL and SQLite upserts."""
+        quote = connection.dialect.identifier_preparer.quote
+        updates = [c.name for c in table.c if c.name not in key]
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in updates)
+            if updates
+            else "DO NOTHING"
+        )
+        return f"ON CONFLICT ({', '.join(map(quote, key))}) {action}"
+
     def insert_rows(
         self, connection: sa.engine.Connection, table: sa.Table, rows: List[Tuple[Any, ...]]
     ) -> None:
