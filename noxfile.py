@@ -74,6 +74,19 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+def example_plugin(session: nox.Session) -> None:
+    """The example third-party plugin (plugins/storekit-memory), installed on its own, runs
+    its tests and the conformance kit."""
+    session.install("-e", ".", "-e", "plugins/storekit-memory", "pytest>=7.4", "hypothesis>=6.90")
+    session.run(
+        "pytest",
+        "plugins/storekit-memory/tests",
+        *session.posargs,
+        env={"STOREKIT_STRICT_PLUGINS": "1"},  # the kit picks its hypothesis profile from CI
+    )
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks, each printed as a ratio to a baseline measured in the same run."""
     session.install("-e", ".[test]")
