@@ -9,6 +9,7 @@ The semantics of queries and aggregates are in :mod:`storekit.query`.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import (
     Any,
     Callable,
@@ -105,6 +106,16 @@ def _capabilities(value: Iterable[str]) -> FrozenSet[str]:
     return frozenset(value)
 
 
+def _reasons(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
+
+
+def _not_both(instance: BackendInfo, attribute: Any, value: Mapping[str, str]) -> None:
+    both = sorted(set(value) & instance.capabilities)
+    if both:
+        raise ValueError(f"backend {instance.name!r} both supports and does not support {', '.join(both)}")
+
+
 @attrs.frozen
 class BackendInfo:
     """A backend as a plugin registers it.
@@ -121,3 +132,13 @@ class BackendInfo:
     description: str = ""
     plugin: str = ""
     """Filled in by the registry: the plugin (entry point) that registered it."""
+    unsupported: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_reasons, validator=_not_both, kw_only=True, hash=False
+    )
+    """Why the backend lacks a capability: capability name to reason, for example
+    ``{Capability.TRANSACTIONS: "every call commits on its own"}``. The conformance kit
+    (:mod:`storekit.testing`) skips a test that needs a capability the backend does not
+    declare with this reason. A name may not be both here and in ``capabilities``.
+
+    .. versionadded:: 0.1
+    """

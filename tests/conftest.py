@@ -1,5 +1,8 @@
 """Fixtures: a real SQLite file and the real PostgreSQL server, for every backend test.
 
+The backend tests are the conformance kit's suite (``tests/test_conformance.py``), run
+on both first-party backends through the one fixture the kit asks for, ``storekit_url``.
+
 PostgreSQL comes from ``STOREKIT_TEST_PG_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/test``). Each test run gets its own schema,
 dropped at the end, so runs never collide. When the server cannot be reached, the
@@ -17,8 +20,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
-from storekit import Store, open_store
-from storekit.records import all_record_types, spec_of
+from storekit import Store
 
 settings.register_profile(
     "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -80,30 +82,16 @@ def backend_url(name: str, request: pytest.FixtureRequest, tmp_dir: str) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
-def clear(store: Store) -> None:
-    """Delete every record, children before parents."""
-    with store.transaction():
-        for record_type in reversed(all_record_types()):
-            store.delete(record_type)
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
-def session_store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Store]:
-    """One store per backend for the whole run (hypothesis tests clear it per example)."""
-    url = backend_url(request.param, request, str(tmp_path_factory.mktemp(request.param)))
-    with open_store(url) as store:
-        yield store
+def storekit_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The conformance kit's one fixture: an empty store of each first-party backend.
+
+    ``tests/test_conformance.py`` runs the kit's suite (:mod:`storekit.testing.suite`)
+    on it, and the kit's ``storekit_store`` fixture serves the other backend tests."""
+    return backend_url(request.param, request, str(tmp_path_factory.mktemp(request.param)))
 
 
 @pytest.fixture
-def store(session_store: Store) -> Iterator[Store]:
-    """A store with no records, on each backend."""
-    clear(session_store)
-    yield session_store
-
-
-@pytest.fixture
-def record_specs():  # type: ignore[no-untyped-def]
-    return [spec_of(t) for t in all_record_types()]
+def store(storekit_store: Store) -> Store:
+    """A store with no records, on each backend (the kit's ``storekit_store``)."""
+    return storekit_store
