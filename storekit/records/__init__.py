@@ -28,6 +28,7 @@ from .api import ApiCall
 from .feedback import Feedback, ModelPerformanceHistory
 from .learning import LearningMetric, PerformanceTracking, ScreeningHistory, SelectionHistory
 from .main import ErrorLog, Indicator, Price, Stock, Trade, TradeHistory, WatchlistStock
+from .migration import LegacyRow, QuarantinedRow
 from .model import ModelBaseline, ModelPerformance, PerformanceAlert
 from .notification import NotificationHistory, NotificationStats
 from .performance import ActualPerformance, BacktestPrediction, DailyTracking, PerformanceComparison
@@ -53,6 +54,7 @@ __all__ = [
     "Json",
     "Kind",
     "LearningMetric",
+    "LegacyRow",
     "LegacySource",
     "MarketRegime",
     "ModelBaseline",
@@ -64,6 +66,7 @@ __all__ = [
     "PerformanceComparison",
     "PerformanceTracking",
     "Price",
+    "QuarantinedRow",
     "Record",
     "RecordSpec",
     "RecoveryRule",
