@@ -17,6 +17,9 @@ Directives
     click's ``CliRunner`` at build time.
 ``.. storekit-exception-tree:: dotted.BaseError``
     The exception hierarchy below a base class.
+``.. storekit-migration-mapping::``
+    The mapping of every legacy table (legacy column, record field, conversion)
+    that ``storekit migrate`` applies, from :mod:`storekit.migrate`.
 
 Events
 ------
@@ -44,6 +47,7 @@ from .events import (
     resolve_alias,
 )
 from .generated import CliDirective, DocstringDirective, ExceptionTreeDirective
+from .migration import MigrationMappingDirective
 from .records import ColumnTypesDirective, RecordsDirective
 
 
@@ -53,6 +57,7 @@ def setup(app: Sphinx) -> Dict[str, Any]:
     app.add_directive("storekit-docstring", DocstringDirective)
     app.add_directive("storekit-cli", CliDirective)
     app.add_directive("storekit-exception-tree", ExceptionTreeDirective)
+    app.add_directive("storekit-migration-mapping", MigrationMappingDirective)
     app.connect("autodoc-process-docstring", hook_options)
     app.connect("autodoc-process-docstring", reexported_data_doc)
     app.connect("builder-inited", check_hookspecs)
