@@ -219,6 +219,8 @@ def migrate(
     run adds nothing. Exit codes: 0 done (quarantined rows allowed), 1 rows were quarantined
     and --strict was given, 2 bad usage or configuration, 3 the backend failed.
     """
+    import sqlite3
+
     from .migrate import migrate as run_migration
     from .migrate import parse_only
     from .migrate._convert import zone as find_zone
@@ -241,6 +243,9 @@ def migrate(
     except StorekitError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(_exit_code(exc))
+    except (sqlite3.Error, OSError) as exc:  # a legacy file that cannot be read
+        click.echo(f"error: cannot read the legacy files: {exc}", err=True)
+        sys.exit(2)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
@@ -303,6 +308,8 @@ def _print_migration_summary(console: Any, report: Any) -> None:
             console.print(f"{t.file}:{t.table}: columns absent from this file: {', '.join(t.missing_columns)}")
     if report.absent_files:
         console.print(f"Absent files: {', '.join(report.absent_files)}")
+    if report.unknown_tables:
+        console.print(f"[yellow]Tables no mapping knows (not migrated): {', '.join(report.unknown_tables)}[/yellow]")
     if report.quarantined:
         console.print(f"[yellow]{report.quarantined} rows quarantined (see the storekit_quarantine table).[/yellow]")
 

@@ -262,3 +262,62 @@ def test_real_samples_migrate_without_quarantine(target: Store, tmp_path: Path) 
 def test_ledger_record_types_are_declared() -> None:
     assert spec_of(LegacyRow).key == ("file", "table", "legacy_id")
     assert spec_of(QuarantinedRow).table == "storekit_quarantine"
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_without_duplicates(
+    target: Store, hostile_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storekit.migrate._run as run
+
+    root = _copy(hostile_dir, tmp_path)
+    monkeypatch.setattr(run, "BATCH_ROWS", 7)
+    batches = 0
+
+    def stop_after_some(event: str, report: Any) -> None:
+        nonlocal batches
+        if event == "batch":
+            batches += 1
+            if batches == 23:
+                raise _Stop
+
+    with pytest.raises(_Stop):
+        migrate(root, target, progress=stop_after_some)
+    partial = target.count(LegacyRow)
+    assert partial > 0
+    report = migrate(root, target)
+    assert sum(t.already_present for t in report.tables) == partial
+    _check_complete(root, report, target)
+    ledger = {(r.file, r.table, r.legacy_id) for r in target.find(LegacyRow)}
+    assert len(ledger) == sum(t.source_rows for t in report.tables)
+
+
+def test_key_collisions_are_quarantined_not_overwritten(target: Store, hostile_dir: Path, tmp_path: Path) -> None:
+    from storekit.migrate import mapping_for
+    from storekit.records import Feedback
+
+    root = _copy(hostile_dir, tmp_path)
+    report = migrate(root, target)
+    migrated = sum(t.migrated for t in report.tables if mapping_for(t.file, t.table).record_type is Feedback)
+    assert target.count(Feedback) == migrated
+    reasons = [q.reason for q in target.find(QuarantinedRow, Eq("table", "feedback_data"))]
+    assert all("already in the store" in r for r in reasons)
+
+
+def test_unknown_table_and_unreadable_file(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    generate_legacy_dir(root, "sparse", seed=2, rows=5)
+    conn = sqlite3.connect(str(root / "feedback.db"))
+    conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.commit()
+    conn.close()
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with open_store(url) as store:
+        report = migrate(root, store)
+    assert report.unknown_tables == ["feedback.db:notes"]
+    (root / "api_tracking.db").write_bytes(b"this is not a database" * 100)
+    result = CliRunner().invoke(main, ["migrate", str(root), "--to", url, "--json"])
+    assert result.exit_code == 2

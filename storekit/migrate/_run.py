@@ -17,7 +17,7 @@ import attrs
 
 from ..errors import RecordValidationError
 from ..query import Agg, Eq, In
-from ..records import LegacyRow, QuarantinedRow, Record, all_record_types, spec_of
+from ..records import LegacyRow, QuarantinedRow, Record, RecordSpec, all_record_types, spec_of
 from ..store import Store
 from ._convert import DEFAULT_ZONE, Converter, Quarantine, converter_for, real, text, zone
 from ._mapping import TableMapping, mapping_for, migration_order
@@ -64,6 +64,8 @@ class MigrationReport:
 
     tables: List[TableReport] = attrs.Factory(list)
     absent_files: List[str] = attrs.Factory(list)
+    unknown_tables: List[str] = attrs.Factory(list)
+    """``file:table`` of tables a legacy file holds that no mapping knows (not migrated)."""
     dry_run: bool = False
 
     @property
@@ -78,6 +80,7 @@ class MigrationReport:
         return {
             "tables": [t.as_dict() for t in self.tables],
             "absent_files": list(self.absent_files),
+            "unknown_tables": list(self.unknown_tables),
             "dry_run": self.dry_run,
             "migrated": self.migrated,
             "quarantined": self.quarantined,
@@ -166,7 +169,13 @@ def parse_only(only: Optional[Sequence[str]]) -> Optional[List[Tuple[str, Option
     return out
 
 
-def _selected(file: str, table: str, only: Optional[List[Tuple[str, Optional[str]]]]) -> bool:
+def _unknown_tables(conn: sqlite3.Connection, file: str) -> List[str]:
+    known = {t for f, t in migration_order() if f == file}
+    names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    return [f"{file}:{n}" for (n,) in names if n not in known]
+
+
+def _selected(file: str, table: Optional[str], only: Optional[List[Tuple[str, Optional[str]]]]) -> bool:
     return only is None or any(f == file and (t is None or t == table) for f, t in only)
 
 
@@ -258,6 +267,29 @@ def _dangling(store: Store, records: List[Tuple[int, Record]]) -> Dict[int, str]
     return out
 
 
+def _taken(store: Store, spec: RecordSpec, records: List[Tuple[int, Record]]) -> Dict[int, str]:
+    """Legacy ids of ``records`` whose key already belongs to a record in the store (another
+    legacy row, or a record written outside the migration): never overwritten."""
+    keys = [spec.key_of(r) for _, r in records]
+    found: Set[Tuple[Any, ...]] = set()
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        filters = [In(name, sorted({k[i] for k in chunk}, key=repr)) for i, name in enumerate(spec.key)]
+        hits: Iterator[Record] = store.find(spec.cls, *filters)
+        found.update(spec.key_of(hit) for hit in hits)
+    if not found:
+        return {}
+    return {
+        legacy_id: f"key {_key_repr(spec, key)} is already in the store (another legacy row or an existing record)"
+        for (legacy_id, _), key in zip(records, keys)
+        if key in found
+    }
+
+
+def _key_repr(spec: RecordSpec, key: Tuple[Any, ...]) -> str:
+    return "(" + ", ".join(f"{n}={_key_text(v)}" for n, v in zip(spec.key, key)) + ")"
+
+
 def _ledger_max(store: Store, file: str, table: str) -> Optional[int]:
     rows = store.aggregate(LegacyRow, Agg("max", "legacy_id"), where=[Eq("file", file), Eq("table", table)])
     value = rows[0]["max_legacy_id"] if rows else None
@@ -339,6 +371,11 @@ def _migrate_table(
                 continue
             seen[key] = legacy_id
             good.append((legacy_id, rec))
+        if not dry_run and good:
+            taken = _taken(store, spec, good)
+            if taken:
+                bad.update(taken)
+                good = [(i, r) for i, r in good if i not in taken]
         if check_refs:
             dangling = _dangling(store, good)
             if dangling:
@@ -440,7 +477,9 @@ def migrate(
                     conns[file] = None
                     report.absent_files.append(file)
                 else:
-                    conns[file] = _open_ro(path)
+                    opened = conns[file] = _open_ro(path)
+                    if _selected(file, None, selected):
+                        report.unknown_tables.extend(_unknown_tables(opened, file))
             conn = conns[file]
             if conn is None or not _has_table(conn, table):
                 continue
