@@ -321,3 +321,22 @@ def test_unknown_table_and_unreadable_file(tmp_path: Path) -> None:
     (root / "api_tracking.db").write_bytes(b"this is not a database" * 100)
     result = CliRunner().invoke(main, ["migrate", str(root), "--to", url, "--json"])
     assert result.exit_code == 2
+
+
+def test_existing_record_with_a_legacy_id_is_not_overwritten(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    generate_legacy_dir(root, "full", seed=4, rows=12)
+    conn = sqlite3.connect(str(root / "api_tracking.db"))
+    legacy_id = conn.execute("SELECT id FROM api_calls ORDER BY id LIMIT 1 OFFSET 3").fetchone()[0]
+    conn.close()
+    mine = ApiCall(
+        id=legacy_id, timestamp=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), endpoint="/x", method="GET",
+        response_time=1.0,
+    )
+    with open_store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        store.put(mine)
+        report = migrate(root, store, only=["api_tracking.db"])
+        assert report.tables[0].quarantined == 1
+        assert store.get(ApiCall, legacy_id) == mine
+        q = store.get(QuarantinedRow, "api_tracking.db", "api_calls", legacy_id)
+        assert q is not None and "already in the store" in q.reason

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 import attrs
 
 from ..errors import RecordValidationError
-from ..query import Agg, Eq, In
+from ..query import Agg, Eq, In, Range
 from ..records import LegacyRow, QuarantinedRow, Record, RecordSpec, all_record_types, spec_of
 from ..store import Store
 from ._convert import DEFAULT_ZONE, Converter, Quarantine, converter_for, real, text, zone
@@ -290,6 +290,21 @@ def _key_repr(spec: RecordSpec, key: Tuple[Any, ...]) -> str:
     return "(" + ", ".join(f"{n}={_key_text(v)}" for n, v in zip(spec.key, key)) + ")"
 
 
+def _ids_cannot_collide(
+    conn: sqlite3.Connection, store: Store, plan: _Plan, info: Sequence[Tuple[Any, ...]], after: int
+) -> bool:
+    """True when the rows still to migrate cannot hit a key already in the store: the record
+    is keyed by the legacy ``id``, that column is the table's rowid alias (unique), and the
+    store holds no record in the id range still to come."""
+    if plan.spec.key != ("id",) or ("id", "id") not in {(c.column, c.field) for c in plan.mapping.columns}:
+        return False
+    pk = [(r[1], str(r[2]).upper()) for r in info if r[5]]
+    if pk != [("id", "INTEGER")]:
+        return False
+    hi = conn.execute(f'SELECT MAX(rowid) FROM "{plan.mapping.table}"').fetchone()[0]
+    return hi is None or store.count(plan.spec.cls, Range("id", gt=after, le=hi)) == 0
+
+
 def _ledger_max(store: Store, file: str, table: str) -> Optional[int]:
     rows = store.aggregate(LegacyRow, Agg("max", "legacy_id"), where=[Eq("file", file), Eq("table", table)])
     value = rows[0]["max_legacy_id"] if rows else None
@@ -331,7 +346,8 @@ def _migrate_table(
     dry_run: bool,
     progress: Optional[Progress],
 ) -> None:
-    columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{mapping.table}")')]
+    info = conn.execute(f'PRAGMA table_info("{mapping.table}")').fetchall()
+    columns = [r[1] for r in info]
     plan = _Plan(mapping, columns, tz)
     report.extra_columns = plan.extra
     report.missing_columns = tuple(plan.missing)
@@ -348,6 +364,7 @@ def _migrate_table(
     spec = plan.spec
     key_getter = spec.key_of
     check_refs = bool(spec.references) and not dry_run
+    check_taken = not dry_run and not _ids_cannot_collide(conn, store, plan, info, after)
     for rows in _batches(conn, mapping.table, columns, after):
         good: List[Tuple[int, Record]] = []
         bad: Dict[int, str] = {}
@@ -371,7 +388,7 @@ def _migrate_table(
                 continue
             seen[key] = legacy_id
             good.append((legacy_id, rec))
-        if not dry_run and good:
+        if check_taken and good:
             taken = _taken(store, spec, good)
             if taken:
                 bad.update(taken)
