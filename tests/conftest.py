@@ -20,8 +20,6 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
-from storekit import Store
-
 settings.register_profile(
     "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -91,7 +89,3 @@ def storekit_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return backend_url(request.param, request, str(tmp_path_factory.mktemp(request.param)))
 
 
-@pytest.fixture
-def store(storekit_store: Store) -> Store:
-    """A store with no records, on each backend (the kit's ``storekit_store``)."""
-    return storekit_store

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Dict, Iterator
+from typing import Any, Dict
 
 import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storekit import Codec, RecordValidationError, Store
+from storekit import Codec, RecordValidationError
 from storekit.records import (
     Feedback,
     LearningMetric,
@@ -160,25 +160,6 @@ def test_cross_field_rules_name_their_fields(make: Any, fields: Any) -> None:
     with pytest.raises(RecordValidationError) as info:
         make()
     assert info.value.fields == fields
-
-
-# -- nothing is written ------------------------------------------------------------------
-
-
-def test_a_batch_with_an_invalid_record_writes_nothing(store: Store) -> None:
-    def batch() -> Iterator[ScreeningHistory]:
-        yield screening(stock_code="000001")
-        yield screening(stock_code="000002", overall_score=math.nan)  # fails while being made
-
-    with pytest.raises(RecordValidationError, match="overall_score"):
-        store.put_many(batch())
-    assert store.count(ScreeningHistory) == 0
-
-
-def test_a_batch_with_a_non_record_writes_nothing(store: Store) -> None:
-    with pytest.raises(TypeError, match="not a storekit record"):
-        store.put_many([screening(stock_code="000001"), {"stock_code": "000002"}])  # type: ignore[list-item]
-    assert store.count(ScreeningHistory) == 0
 
 
 # -- the codec ---------------------------------------------------------------------------
