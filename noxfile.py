@@ -68,7 +68,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the documentation with warnings as errors."""
-    session.install("-e", ".", "-r", "docs/requirements.txt")
+    session.install("-e", ".[test]", "-r", "docs/requirements.txt")  # storekit.testing is documented too
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
     session.run("sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest")
 
