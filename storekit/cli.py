@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 import json
 import sys
+from pathlib import Path
 from typing import Any, List, Optional
 
 import click
@@ -97,109 +98,55 @@ def _exit_code(exc: StorekitError) -> int:
     return 2 if isinstance(exc, UsageError) else 3
 
 
-def _demo_records() -> List[Any]:
-    from .records import (
-        ApiCall,
-        DailyStrategyReturn,
-        Feedback,
-        LearningMetric,
-        NotificationHistory,
-        PerformanceTracking,
-        ScreeningHistory,
-        SystemAlert,
-    )
-
-    kst = dt.timezone(dt.timedelta(hours=9))
-    day = dt.date(2026, 1, 10)
-    at = dt.datetime(2026, 1, 10, 9, 15, 2, 123456, tzinfo=kst)
-    return [
-        ScreeningHistory(
-            stock_code="005930", stock_name="삼성전자", sector="반도체", screening_date=day,
-            overall_score=72.5, fundamental_score=70.1, technical_score=65.0, passed=True,
-            roe=9.5, per=float("inf"), pbr=1.1,
-        ),
-        ScreeningHistory(
-            stock_code="37550L", stock_name="LS에코에너지", sector="전기장비", screening_date=day,
-            overall_score=58.0, passed=False, per=12.3,
-        ),
-        PerformanceTracking(
-            source="learning", stock_code="005930", tracking_date=day, entry_price=71200.0,
-            days_tracked=0, is_active=True,
-        ),
-        LearningMetric(
-            date=day, metric_type="performance", metric_name="best_sector", value_text="반도체"
-        ),
-        NotificationHistory(
-            alert_id="api_kis_api_1768032278", alert_type="system", level="warning",
-            title="KIS API 지연", message="응답 시간 2.1초", channel="telegram", status="sent",
-            trace_id="", created_at=at, sent_at=at, response_data={"ok": True, "message_id": 42},
-        ),
-        SystemAlert(
-            alert_id="api_kis_api_1768032278", timestamp=at, level="warning", category="api",
-            title="KIS API 지연", message="응답 시간 2.1초", component="kis_api",
-            metrics={"response_time_ms": 2100.5}, urgent=False,
-        ),
-        ApiCall(
-            timestamp=at, endpoint="/uapi/domestic-stock/v1/quotations/inquire-price",
-            method="GET", response_time=182.4, status_code=200, success=True,
-        ),
-        DailyStrategyReturn(
-            strategy_name="momentum_strategy", date=day, daily_return=1.25,
-            cumulative_return=7.5, portfolio_value=10_750_000.0, benchmark_return=0.4,
-            active_return=0.85,
-        ),
-        Feedback(
-            prediction_id="005930_2026-01-10_ensemble", stock_code="005930",
-            prediction_date=day, predicted_probability=0.71, predicted_class=1,
-            model_name="ensemble", factor_scores={"모멘텀": 0.8, "가치": 0.4},
-        ),
-    ]
-
-
 @main.command()
-@click.option("--url", default=None, help="Store URL (default: DATABASE_URL, else data/storekit.db).")
-def demo(url: Optional[str]) -> None:
-    """Open the store, write records of several types, read them back and report.
+@click.option(
+    "--url", default=None, help="Store URL for the full install (default: DATABASE_URL, else data/storekit.db)."
+)
+@click.option(
+    "--legacy-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write the sample legacy data/ directories here and keep them (default: a temporary directory).",
+)
+@click.option("--seed", default=20260110, show_default=True, help="Seed of the generated legacy files.")
+def demo(url: Optional[str], legacy_dir: Optional[str], seed: int) -> None:
+    """The main job on sample data: write legacy files, migrate them, report.
 
-    Writing is an upsert by each record's natural key, so running the demo twice
-    leaves the same rows.
+    Writes two legacy data/ directories as the application's legacy modules would
+    (a realistic sparse install, where only learning_data.db holds rows, and a fully
+    populated one), migrates the full install into the store (the embedded SQLite file
+    by default) and the sparse install into a throwaway in-memory store, and prints
+    what happened to every legacy row. Running it again adds nothing: the rows are
+    already present. Exit codes as for `storekit migrate`.
     """
-    from .records import spec_of
+    import tempfile
+
+    from .legacy.generate import generate_legacy_dir
+    from .migrate import migrate as run_migration
     from .store import open_store
 
     console = _console()
-    records = _demo_records()
-    try:
-        target = resolve_url(url)
-        console.print(f"Opening [bold]{redact_url(target)}[/bold]")
-        with open_store(target) as store:
-            console.print(f"Backend: {store.backend.name}")
-            written = store.put_many(records)
-            console.print(f"Wrote {written} records of {len({type(r) for r in records})} types in one transaction.")
-            from rich.table import Table
-
-            table = Table(title="Read back by natural key")
-            for column in ("record type", "table", "key", "round trip", "rows in table"):
-                table.add_column(column)
-            failures = 0
-            for rec in records:
-                spec = spec_of(rec)
-                got = store.get(type(rec), *rec.key)
-                same = got == rec
-                failures += not same
-                table.add_row(
-                    spec.name, spec.table, ", ".join(map(str, rec.key)),
-                    "[green]equal[/green]" if same else "[red]DIFFERENT[/red]",
-                    str(store.count(type(rec))),
+    with contextlib.ExitStack() as stack:
+        root = Path(legacy_dir) if legacy_dir else Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        try:
+            for profile, store_url in (("sparse", "sqlite://"), ("full", url)):
+                data_dir = root / profile / "data"
+                if not data_dir.exists():
+                    generate_legacy_dir(data_dir, profile, seed=seed)
+                target = resolve_url(store_url)
+                console.print(
+                    f"\n[bold]{profile} legacy install[/bold] ({data_dir}) into [bold]{redact_url(target)}[/bold]"
                 )
-            console.print(table)
-    except StorekitError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        sys.exit(_exit_code(exc))
-    if failures:
-        console.print(f"[red]{failures} records did not read back equal[/red]")
-        sys.exit(1)
-    console.print("[green]Every record read back equal to what was written.[/green]")
+                with open_store(target) as store:
+                    report = _migrate_with_progress(
+                        console, run_migration, str(data_dir), store, [], False, "Asia/Seoul"
+                    )
+                _print_migration_summary(console, report)
+        except StorekitError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            sys.exit(_exit_code(exc))
+        if legacy_dir:
+            console.print(f"\nThe legacy files are kept under {root}.")
 
 
 @main.command()

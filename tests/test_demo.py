@@ -1,0 +1,34 @@
+"""`storekit demo`: the main job on generated legacy files, into the embedded default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storekit import open_store
+from storekit.cli import main
+from storekit.records import LegacyRow, ScreeningHistory
+
+
+def test_demo_migrates_the_sample_installs_into_the_embedded_store_and_reruns_add_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DATABASE_URL", "STOREKIT_URL", "STOREKIT_SQLITE_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    first = runner.invoke(main, ["demo", "--legacy-dir", str(tmp_path / "legacy")])
+    assert first.exit_code == 0, first.output
+    assert "sparse legacy install" in first.output and "full legacy install" in first.output
+    store_file = tmp_path / "data" / "storekit.db"
+    with open_store(f"sqlite:///{store_file}") as store:
+        screened = store.count(ScreeningHistory)
+        ledger = store.count(LegacyRow)
+    assert screened > 0 and ledger > 0
+    again = runner.invoke(main, ["demo", "--legacy-dir", str(tmp_path / "legacy")])
+    assert again.exit_code == 0, again.output
+    with open_store(f"sqlite:///{store_file}") as store:
+        assert store.count(ScreeningHistory) == screened
+        assert store.count(LegacyRow) == ledger
