@@ -231,8 +231,8 @@ def _pg_table_shape(cur: Any, schema: str) -> List[Tuple[Any, ...]]:
 
 
 StoreHook = Optional[Callable[[Any], None]]
-"""Called with each storekit ``Store`` once it is open (``benchmarks.prototypes`` uses it
-to try a change to storekit on the very same harness)."""
+"""Called with each storekit ``Store`` once it is open (to try a change to storekit on the
+very same harness)."""
 
 
 class PostgreSQLUpsert:
