@@ -4,6 +4,8 @@ Benchmarks (``--only`` takes a name, or a group such as ``upsert``; repeatable):
 
 * ``upsert_postgresql``: upsert N records by natural key, storekit vs psycopg2 execute_values
 * ``upsert_sqlite``: the same, storekit vs sqlite3 executemany
+* ``migrate_api_calls``: ``storekit migrate`` of an N-row legacy api_tracking.db into SQLite
+  and PostgreSQL (wall time, peak RSS; against pgloader when it is installed)
 
 When PostgreSQL cannot be reached its benchmarks are skipped with a loud notice; the
 exit status is then non-zero under ``CI=true`` (the benchmark must run there) and 0
@@ -51,9 +53,16 @@ def _upsert_sqlite(ctx: _Context) -> List[Result]:
     return SQLiteUpsert(ctx.data, ctx.repeats).run()
 
 
+def _migrate_api_calls(ctx: _Context) -> List[Result]:
+    from .migrate import run
+
+    return run(ctx.rows, ctx.repeats, ctx.meta)
+
+
 BENCHMARKS: Dict[str, Callable[[_Context], List[Result]]] = {
     "upsert_postgresql": _upsert_postgresql,
     "upsert_sqlite": _upsert_sqlite,
+    "migrate_api_calls": _migrate_api_calls,
 }
 
 
