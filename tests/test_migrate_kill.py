@@ -23,7 +23,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -106,6 +106,27 @@ def _run_and_kill(root: Path, url: str, delay: float) -> bool:
     return False
 
 
+def _run_and_kill_inside_api_calls(root: Path, url: str) -> bool:
+    """Start a run and SIGKILL it as soon as part, not all, of api_calls is migrated
+    (watched through the ledger from another connection); False when it finished first."""
+    proc = subprocess.Popen(_command(root, url), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with open_store(url) as store:
+            where = (Eq("file", "api_tracking.db"), Eq("table", "api_calls"))
+            while proc.poll() is None:
+                if 0 < store.count(LegacyRow, *where) < API_ROWS:
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait(timeout=30)
+                    return True
+                time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == 0
+    return False
+
+
 def _store_counts(url: str) -> Counts:
     with open_store(url) as store:
         return {spec_of(t).table: store.count(t) for t in all_record_types()}
@@ -169,8 +190,13 @@ def test_sigkill_at_random_points_then_resume(legacy_dir: Path, urls: Tuple[str,
     # what is left of the run (each run resumes, so it gets shorter)
     delays = [rng.uniform(0.05, 0.5)] + [rng.uniform(0.25, 0.85) * clean_seconds for _ in range(KILLS - 1)]
     api_done: List[int] = []
-    for delay in delays:
-        killed = _run_and_kill(legacy_dir, url, delay)
+    # The second kill waits for api_calls to be part-way migrated, so at least one kill
+    # lands inside a table's batches whatever the machine's speed.
+    plan: List[Optional[float]] = [delays[0], None, *delays[1:]]
+    for delay in plan:
+        killed = (
+            _run_and_kill_inside_api_calls(legacy_dir, url) if delay is None else _run_and_kill(legacy_dir, url, delay)
+        )
         per_table = _check_whole_batches(url)
         for name, n in per_table.items():
             file, table = name.split(":", 1)
