@@ -7,7 +7,7 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 import click
 
@@ -121,7 +121,7 @@ def demo(url: Optional[str], legacy_dir: Optional[str], seed: int) -> None:
     """
     import tempfile
 
-    from .legacy.generate import generate_legacy_dir
+    from .legacy.generate import Profile, generate_legacy_dir
     from .migrate import migrate as run_migration
     from .store import open_store
 
@@ -129,7 +129,8 @@ def demo(url: Optional[str], legacy_dir: Optional[str], seed: int) -> None:
     with contextlib.ExitStack() as stack:
         root = Path(legacy_dir) if legacy_dir else Path(stack.enter_context(tempfile.TemporaryDirectory()))
         try:
-            for profile, store_url in (("sparse", "sqlite://"), ("full", url)):
+            runs: Tuple[Tuple[Profile, Optional[str]], ...] = (("sparse", "sqlite://"), ("full", url))
+            for profile, store_url in runs:
                 data_dir = root / profile / "data"
                 if not data_dir.exists():
                     generate_legacy_dir(data_dir, profile, seed=seed)
