@@ -230,14 +230,8 @@ def _pg_table_shape(cur: Any, schema: str) -> List[Tuple[Any, ...]]:
     return shape
 
 
-StoreHook = Optional[Callable[[Any], None]]
-"""Called with each storekit ``Store`` once it is open (to try a change to storekit on the
-very same harness)."""
-
-
 class PostgreSQLUpsert:
-    def __init__(self, data: Dataset, repeats: int, url: Optional[str] = None, store_hook: StoreHook = None) -> None:
-        self.store_hook = store_hook
+    def __init__(self, data: Dataset, repeats: int, url: Optional[str] = None) -> None:
         self.data = data
         self.repeats = repeats
         self.url = url or pg_base_url()
@@ -292,8 +286,6 @@ class PostgreSQLUpsert:
         from storekit.records.learning import ScreeningHistory
 
         store = open_store(pg_store_url(self.url, schema), record_types=[ScreeningHistory])
-        if self.store_hook is not None:
-            self.store_hook(store)
         with self.admin.cursor() as cur:
             cur.execute(f'ALTER TABLE "{schema}".{TABLE} SET (autovacuum_enabled = false)')
         records = data.records
@@ -367,8 +359,7 @@ def _sqlite_shape(conn: sqlite3.Connection, schema: str) -> List[Tuple[Any, ...]
 
 
 class SQLiteUpsert:
-    def __init__(self, data: Dataset, repeats: int, store_hook: StoreHook = None) -> None:
-        self.store_hook = store_hook
+    def __init__(self, data: Dataset, repeats: int) -> None:
         self.data = data
         self.repeats = repeats
         self.tmp = ""
@@ -383,8 +374,6 @@ class SQLiteUpsert:
         for stmt in SQLITE_DDL:
             conn.execute(stmt)
         store = open_store(f"sqlite:///{sk_path}", record_types=[ScreeningHistory])
-        if self.store_hook is not None:
-            self.store_hook(store)
         rows, records = data.sqlite, data.records
 
         def raw(version: int) -> None:
