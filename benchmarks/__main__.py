@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 from ._common import Result, environment, in_ci, loud, pg_base_url, print_table, write_json
 from .upsert import Dataset, PostgreSQLUpsert, SQLiteUpsert, Unavailable, pg_unreachable_reason
+
+_HERE = Path(__file__).parent
 
 
 class _Context:
@@ -64,6 +67,28 @@ BENCHMARKS: Dict[str, Callable[[_Context], List[Result]]] = {
     "upsert_sqlite": _upsert_sqlite,
     "migrate_api_calls": _migrate_api_calls,
 }
+
+
+def _discover() -> None:
+    """Add the ``BENCHMARKS`` of every other module of this package.
+
+    A module ``benchmarks/<name>.py`` may define ``BENCHMARKS: Dict[str, Callable[[ctx],
+    List[Result]]]``; ``ctx`` has ``rows``, ``repeats`` and a ``meta`` dict for the JSON.
+    """
+    import importlib
+    import pkgutil
+
+    for info in sorted(pkgutil.iter_modules([str(_HERE)]), key=lambda i: i.name):
+        if info.name.startswith("_") or info.name in ("upsert", "migrate"):
+            continue
+        module = importlib.import_module(f"benchmarks.{info.name}")
+        for name, function in getattr(module, "BENCHMARKS", {}).items():
+            if name in BENCHMARKS:
+                raise SystemExit(f"benchmark {name!r} is defined twice")
+            BENCHMARKS[name] = function
+
+
+_discover()
 
 
 def _select(only: Sequence[str]) -> List[str]:

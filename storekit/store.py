@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from typing import (
+    TYPE_CHECKING,
     Any,
     Dict,
     Iterable,
@@ -30,6 +31,23 @@ __all__ = ["Store", "open_store"]
 
 log = logging.getLogger("storekit.store")
 
+if TYPE_CHECKING:
+    from .domain import (
+        AccuracyAnalyzer,
+        AccuracyTracker,
+        ApiCallTracker,
+        DataSynchronizer,
+        EnhancedAdaptiveSystem,
+        FeedbackSystem,
+        ModelPerformanceMonitor,
+        NotificationHistory,
+        PerformanceTracker,
+        RecoveryManager,
+        StrategyReporter,
+        SystemAlertManager,
+        UnifiedDb,
+    )
+
 R = TypeVar("R", bound=Record)
 
 
@@ -42,6 +60,7 @@ class Store:
     def __init__(self, backend: Backend, *, url: str) -> None:
         self.backend = backend
         self._url = redact_url(url)
+        self._domains: Dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"<Store {self.backend.name} {self._url}>"
@@ -50,6 +69,81 @@ class Store:
     def url(self) -> str:
         """The store's URL with any password hidden."""
         return self._url
+
+    # -- domain stores (the application's per-module methods) ------------------------
+
+    def _domain(self, name: str) -> Any:
+        try:
+            return self._domains[name]
+        except KeyError:
+            from .domain import DOMAIN_STORES
+
+            return self._domains.setdefault(name, DOMAIN_STORES[name](self))
+
+    @property
+    def data_synchronizer(self) -> DataSynchronizer:
+        """The persistence methods of DataSynchronizer (``data/learning/learning_data.db``)."""
+        return self._domain("data_synchronizer")  # type: ignore[no-any-return]
+
+    @property
+    def enhanced_adaptive_system(self) -> EnhancedAdaptiveSystem:
+        """The persistence methods of EnhancedAdaptiveSystem (reads ``learning_data.db``)."""
+        return self._domain("enhanced_adaptive_system")  # type: ignore[no-any-return]
+
+    @property
+    def notification_history(self) -> NotificationHistory:
+        """The persistence methods of NotificationHistoryDB (``data/notification_history.db``)."""
+        return self._domain("notification_history")  # type: ignore[no-any-return]
+
+    @property
+    def system_alert_manager(self) -> SystemAlertManager:
+        """The persistence methods of SystemAlertManager (``data/system_alerts.db``)."""
+        return self._domain("system_alert_manager")  # type: ignore[no-any-return]
+
+    @property
+    def recovery_manager(self) -> RecoveryManager:
+        """The persistence methods of RecoveryManager and ErrorRecoverySystem (``data/error_recovery.db``)."""
+        return self._domain("recovery_manager")  # type: ignore[no-any-return]
+
+    @property
+    def api_call_tracker(self) -> ApiCallTracker:
+        """The persistence methods of APICallTracker (``data/api_tracking.db``)."""
+        return self._domain("api_call_tracker")  # type: ignore[no-any-return]
+
+    @property
+    def performance_tracker(self) -> PerformanceTracker:
+        """The persistence methods of PerformanceTracker (``data/performance_tracking.db``)."""
+        return self._domain("performance_tracker")  # type: ignore[no-any-return]
+
+    @property
+    def accuracy_tracker(self) -> AccuracyTracker:
+        """The persistence methods of AccuracyTracker (``data/accuracy_tracking.db``)."""
+        return self._domain("accuracy_tracker")  # type: ignore[no-any-return]
+
+    @property
+    def strategy_reporter(self) -> StrategyReporter:
+        """The persistence methods of StrategyReporter (``data/strategy_performance.db``)."""
+        return self._domain("strategy_reporter")  # type: ignore[no-any-return]
+
+    @property
+    def model_performance_monitor(self) -> ModelPerformanceMonitor:
+        """The persistence methods of ModelPerformanceMonitor (``data/model_performance.db``)."""
+        return self._domain("model_performance_monitor")  # type: ignore[no-any-return]
+
+    @property
+    def accuracy_analyzer(self) -> AccuracyAnalyzer:
+        """The persistence methods of AccuracyAnalyzer (read-only)."""
+        return self._domain("accuracy_analyzer")  # type: ignore[no-any-return]
+
+    @property
+    def feedback_system(self) -> FeedbackSystem:
+        """The persistence methods of FeedbackSystem (``data/feedback.db``)."""
+        return self._domain("feedback_system")  # type: ignore[no-any-return]
+
+    @property
+    def unified_db(self) -> UnifiedDb:
+        """The persistence methods of the main-database helpers of ``core/database/unified_db.py``."""
+        return self._domain("unified_db")  # type: ignore[no-any-return]
 
     # -- lifecycle ---------------------------------------------------------------------
 

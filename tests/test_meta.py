@@ -82,8 +82,11 @@ def test_every_hook_has_a_test_named_after_it(hook: str) -> None:
 def _command_paths(command: click.Command, path: List[str]) -> Iterator[List[str]]:
     yield path
     if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            yield from _command_paths(command.commands[name], [*path, name])
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, f"storekit {name} is listed but cannot be loaded"
+            yield from _command_paths(sub, [*path, name])
 
 
 COMMANDS = [" ".join(["storekit", *p]) for p in _command_paths(main, [])]

@@ -21,9 +21,7 @@ log = logging.getLogger(__name__)
 # -- hooks ---------------------------------------------------------------------------------
 
 
-def hook_options(
-    app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: List[str]
-) -> None:
+def hook_options(app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: List[str]) -> None:
     spec_opts = getattr(obj, "storekit_spec", None)
     if what != "function" or not isinstance(spec_opts, dict):
         return
@@ -32,9 +30,7 @@ def hook_options(
     lines += ["", f":First result: {first}", f":Historic: {historic}", ""]
 
 
-def reexported_data_doc(
-    app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: List[str]
-) -> None:
+def reexported_data_doc(app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: List[str]) -> None:
     """Module data re-exported by a package (``storekit.sql.SCHEMA_VERSION``) keeps the
     doc-comment written where it is defined, not the docstring of its value's type."""
     if what != "data":
@@ -101,9 +97,7 @@ def resolve_alias(app: Sphinx, env: Any, node: Any, contnode: nodes.Node) -> Opt
     if documented is None or documented == target:
         return None
     entry = env.get_domain("py").objects[documented]
-    return make_refnode(
-        app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, documented
-    )
+    return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, documented)
 
 
 def forget_identity(app: Sphinx, env: Any) -> None:

@@ -39,9 +39,13 @@ def _help(command: Any, args: List[str]) -> str:
 
 def _command_paths(command: Any, path: List[str]) -> Iterable[List[str]]:
     """``[]`` for the group itself, then ``[name, ...]`` for every subcommand, sorted."""
+    import click
+
     yield path
-    for name in sorted(getattr(command, "commands", {})):
-        yield from _command_paths(command.commands[name], [*path, name])
+    if isinstance(command, click.Group):
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from _command_paths(command.get_command(ctx, name), [*path, name])
 
 
 class CliDirective(GeneratedDirective):

@@ -79,13 +79,9 @@ def record_lines(record_type: type) -> List[str]:
         ("Legacy sources", "; ".join(_legacy_text(s) for s in spec.legacy) or "none"),
     ]
     if spec.indexes:
-        facts.append(
-            ("Indexes", "; ".join("(" + ", ".join(map(literal, i)) + ")" for i in spec.indexes))
-        )
+        facts.append(("Indexes", "; ".join("(" + ", ".join(map(literal, i)) + ")" for i in spec.indexes)))
     if spec.unique:
-        facts.append(
-            ("Unique", "; ".join("(" + ", ".join(map(literal, u)) + ")" for u in spec.unique))
-        )
+        facts.append(("Unique", "; ".join("(" + ", ".join(map(literal, u)) + ")" for u in spec.unique)))
     if spec.references:
         facts.append(
             (

@@ -1,0 +1,5 @@
+"""``python -m storekit.cli``."""
+
+from . import main
+
+main()
