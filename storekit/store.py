@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import logging
 from typing import (
     TYPE_CHECKING,
     Any,
+    Callable,
     Dict,
     Iterable,
     Iterator,
@@ -17,6 +20,7 @@ from typing import (
     Type,
     TypeVar,
     Union,
+    cast,
 )
 
 import sqlalchemy as sa
@@ -49,6 +53,22 @@ if TYPE_CHECKING:
     )
 
 R = TypeVar("R", bound=Record)
+F = TypeVar("F", bound=Callable[..., Any])
+
+_GENERATIONS = itertools.count(1)
+
+
+def _writes(method: F) -> F:
+    """A write method: :attr:`Store.generation` changes once it returns or raises."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._generation = next(_GENERATIONS)
+
+    return cast(F, wrapper)
 
 
 class Store:
@@ -61,9 +81,20 @@ class Store:
         self.backend = backend
         self._url = redact_url(url)
         self._domains: Dict[str, Any] = {}
+        self._generation = 0
 
     def __repr__(self) -> str:
         return f"<Store {self.backend.name} {self._url}>"
+
+    @property
+    def generation(self) -> int:
+        """A number that changes after every write through this store and at the end of
+        every transaction: a read result cached with it is current while it is unchanged
+        (writes by other processes are not seen).
+
+        .. versionadded:: 0.1
+        """
+        return self._generation
 
     @property
     def url(self) -> str:
@@ -160,15 +191,20 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Store]:
         """Every operation in the block, on this thread, commits or rolls back together."""
-        with self.backend.transaction():
-            yield self
+        try:
+            with self.backend.transaction():
+                yield self
+        finally:
+            self._generation = next(_GENERATIONS)
 
     # -- writes ------------------------------------------------------------------------
 
+    @_writes
     def put(self, record: Record) -> None:
         """Insert or replace one record by its natural key."""
         self.backend.upsert(type(record), [record])
 
+    @_writes
     def put_many(self, records: Iterable[Record]) -> int:
         """Insert or replace records (of any types) by natural key, in one transaction.
 
@@ -186,6 +222,7 @@ class Store:
                 count += self.backend.upsert(record_type, items)
         return count
 
+    @_writes
     def append(self, records: Iterable[R]) -> int:
         """Insert new records of one type; a key that exists raises
         :class:`~storekit.errors.IntegrityError` and nothing of the call is written."""
@@ -195,6 +232,7 @@ class Store:
         with self.backend.transaction():
             return self.backend.append(type(items[0]), items)
 
+    @_writes
     def delete(self, record_type: Type[R], *where: Filter) -> int:
         """Delete the records matching every filter; return how many were deleted."""
         return self.backend.delete(record_type, where)

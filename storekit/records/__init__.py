@@ -33,6 +33,7 @@ from .model import ModelBaseline, ModelPerformance, PerformanceAlert
 from .notification import NotificationHistory, NotificationStats
 from .performance import ActualPerformance, BacktestPrediction, DailyTracking, PerformanceComparison
 from .recovery import ErrorEvent, RecoveryRule
+from .results import ScreeningResult, SelectionResult
 from .selections import DailySelection
 from .strategy import DailyStrategyReturn, MarketRegime, StrategyComparison, StrategyPerformance
 
@@ -72,7 +73,9 @@ __all__ = [
     "RecoveryRule",
     "Reference",
     "ScreeningHistory",
+    "ScreeningResult",
     "SelectionHistory",
+    "SelectionResult",
     "Stock",
     "StrategyComparison",
     "StrategyPerformance",
