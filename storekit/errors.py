@@ -20,6 +20,7 @@ __all__ = [
     "BackendUnavailableError",
     "ConfigurationError",
     "FieldError",
+    "InputFileError",
     "IntegrityError",
     "NoBackendError",
     "PluginLoadError",
@@ -97,6 +98,25 @@ class RecordValidationError(UsageError, ValueError):
     def fields(self) -> tuple[str, ...]:
         """The names of the failing fields, in declaration order."""
         return tuple(e.field for e in self.errors)
+
+
+class InputFileError(UsageError, ValueError):
+    """An input file (for example a screening JSON file that DataSynchronizer reads) is
+    unreadable or does not match its schema; nothing of it was written.
+
+    ``.path`` is the file, ``.problems`` every ``(json_path, reason)`` found (``json_path``
+    like ``$.results[3].fundamental.score``), and ``.json_path``/``.reason`` the first.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, path: str, problems: Sequence[tuple[str, str]]) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        self.json_path, self.reason = self.problems[0] if self.problems else ("$", "invalid")
+        shown = "; ".join(f"{where}: {why}" for where, why in self.problems[:5])
+        more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+        super().__init__(f"{path}: {shown}{more}")
 
 
 class BackendError(StorekitError):

@@ -36,6 +36,7 @@ from .recovery import ErrorEvent, RecoveryRule
 from .results import ScreeningResult, SelectionResult
 from .selections import DailySelection
 from .strategy import DailyStrategyReturn, MarketRegime, StrategyComparison, StrategyPerformance
+from .sync import SyncedFile
 
 __all__ = [
     "ActualPerformance",
@@ -79,6 +80,7 @@ __all__ = [
     "Stock",
     "StrategyComparison",
     "StrategyPerformance",
+    "SyncedFile",
     "SystemAlert",
     "Trade",
     "TradeHistory",
