@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 from storekit import BackendInfo, Capability, hookimpl
-from storekit.errors import BackendError, BackendUnavailableError, ConfigurationError
+from storekit.errors import AggregateOverflowError, BackendError, BackendUnavailableError, ConfigurationError
 from storekit.records import Kind
 from storekit.sql import SQLBackend, SQLFacts, dump_json, load_json, to_utc
 
@@ -34,8 +34,9 @@ never collide with the application's own SQLAlchemy tables (``stocks``, ``daily_
 ...) in ``public`` when ``DATABASE_URL`` points at the application's database."""
 PAGE_SIZE = 1000
 COPY_MIN_ROWS = 100
-"""Upserts of at least this many rows go through COPY and a staging table; fewer are
-sent as one ``VALUES`` page (one round trip instead of three). The ``copy_min_rows``
+"""Appends of at least this many rows are copied straight into the table with COPY, and
+upserts through COPY and a staging table; fewer are sent as one ``VALUES`` page (one
+round trip instead of three). The ``copy_min_rows``
 option changes it (tests set 1 to put every value through COPY)."""
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -108,13 +109,17 @@ def _copy_text(values: Sequence[Any]) -> List[str]:
     return [_COPY_NULL if v is None else v for v in values] if has_null else list(values)
 
 
+def _copy_data(table: sa.Table, rows: List[Tuple[Any, ...]]) -> io.StringIO:
+    """``rows`` in COPY's text format."""
+    fields = [_copy_field(c.type, values) for c, values in zip(table.c, zip(*rows))]
+    return io.StringIO("\n".join(map("\t".join, zip(*fields))) + "\n")
+
+
 def _copy_field(column_type: Any, values: Sequence[Any]) -> List[str]:
     """One column of driver-ready values (what the writer made) as COPY text fields."""
     if isinstance(column_type, Float8):  # repr: the shortest round-trip text; 'inf' is accepted
         if None in values or _NEGATIVE_ZERO in values:
-            return [
-                _COPY_NULL if v is None else "-0" if v is _NEGATIVE_ZERO else repr(v) for v in values
-            ]
+            return [_COPY_NULL if v is None else "-0" if v is _NEGATIVE_ZERO else repr(v) for v in values]
         return list(map(float.__repr__, values))
     if isinstance(column_type, sa.Boolean):
         return list(map(_COPY_BOOL.__getitem__, values))
@@ -150,9 +155,7 @@ class PostgreSQLFacts(SQLFacts):
     def __init__(self, schema: Optional[str] = None, copy_min_rows: int = COPY_MIN_ROWS) -> None:
         self.copy_min_rows = copy_min_rows
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
-            raise ConfigurationError(
-                f"schema name {schema!r} must be lower-case letters, digits and _ (at most 63)"
-            )
+            raise ConfigurationError(f"schema name {schema!r} must be lower-case letters, digits and _ (at most 63)")
         self.schema = schema
 
     def column_type(self, kind: Kind) -> sa.types.TypeEngine[Any]:
@@ -213,27 +216,30 @@ class PostgreSQLFacts(SQLFacts):
         target = quote(table.name)
         stage = quote(f"storekit_stage_{table.name}"[:63])
         cols = ", ".join(quote(c.name) for c in table.c)
-        fields = [_copy_field(c.type, values) for c, values in zip(table.c, zip(*rows))]
-        data = io.StringIO("\n".join(map("\t".join, zip(*fields))) + "\n")
         with contextlib.closing(connection.connection.cursor()) as cursor:
             cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target}) ON COMMIT DROP")
-            cursor.copy_expert(f"COPY {stage} ({cols}) FROM STDIN", data, size=1 << 20)
-            cursor.execute(
-                f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} {conflict}; TRUNCATE {stage}"
-            )
+            cursor.copy_expert(f"COPY {stage} ({cols}) FROM STDIN", _copy_data(table, rows), size=1 << 20)
+            cursor.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} {conflict}; TRUNCATE {stage}")
 
-    def insert_rows(
-        self, connection: sa.engine.Connection, table: sa.Table, rows: List[Tuple[Any, ...]]
-    ) -> None:
-        from psycopg2.extras import execute_values
-
+    def insert_rows(self, connection: sa.engine.Connection, table: sa.Table, rows: List[Tuple[Any, ...]]) -> None:
         with contextlib.closing(connection.connection.cursor()) as cursor:
-            execute_values(cursor, self._values_sql(connection, table), rows, page_size=PAGE_SIZE)
+            if len(rows) < self.copy_min_rows:
+                from psycopg2.extras import execute_values
+
+                execute_values(cursor, self._values_sql(connection, table), rows, page_size=PAGE_SIZE)
+                return
+            # rows that must be new: COPY straight into the table (a duplicate key fails the
+            # COPY, and the caller's transaction rolls the whole call back)
+            quote = connection.dialect.identifier_preparer.quote
+            cols = ", ".join(quote(c.name) for c in table.c)
+            cursor.copy_expert(f"COPY {quote(table.name)} ({cols}) FROM STDIN", _copy_data(table, rows), size=1 << 20)
 
     def error_class(self, exc: sa.exc.DBAPIError) -> Type[BackendError]:
         orig = exc.orig
         if isinstance(exc, sa.exc.OperationalError) and getattr(orig, "pgcode", None) is None:
             return BackendUnavailableError
+        if getattr(orig, "pgcode", None) == "22003":  # numeric_value_out_of_range: an increment
+            return AggregateOverflowError
         return super().error_class(exc)
 
 
@@ -242,9 +248,7 @@ def open_postgresql(url: str, options: Mapping[str, Any]) -> SQLBackend:
     try:
         import psycopg2  # noqa: F401
     except ImportError:
-        raise ConfigurationError(
-            "the PostgreSQL backend needs psycopg2: pip install 'storekit[postgresql]'"
-        ) from None
+        raise ConfigurationError("the PostgreSQL backend needs psycopg2: pip install 'storekit[postgresql]'") from None
     schema = options.get("schema") or sa.engine.make_url(url).query.get("schema") or DEFAULT_SCHEMA
     if isinstance(schema, tuple):
         schema = schema[-1]

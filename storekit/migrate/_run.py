@@ -419,13 +419,13 @@ def _write(
     columns: Sequence[str],
 ) -> None:
     now = dt.datetime.now(dt.timezone.utc)
-    out: List[Record] = []
+    ledger: List[LegacyRow] = []
+    quarantine: List[QuarantinedRow] = []
     file, table = mapping.file, mapping.table
     for legacy_id, rec in good:
         values = by_id[legacy_id]
         extra = {c: tag_value(values[i]) for c, i in zip(plan.extra, plan.extra_pos)} or None
-        out.append(rec)
-        out.append(
+        ledger.append(
             LegacyRow(
                 file=file,
                 table=table,
@@ -439,7 +439,7 @@ def _write(
         )
     for legacy_id, reason in sorted(bad.items()):
         values = by_id[legacy_id]
-        out.append(
+        quarantine.append(
             QuarantinedRow(
                 file=file,
                 table=table,
@@ -449,7 +449,7 @@ def _write(
                 quarantined_at=now,
             )
         )
-        out.append(
+        ledger.append(
             LegacyRow(
                 file=file,
                 table=table,
@@ -461,7 +461,13 @@ def _write(
                 migrated_at=now,
             )
         )
-    store.put_many(out)
+    # Everything here is new: keys already in the store were quarantined above, and the
+    # ledger holds no row of this batch (it resumes after its largest legacy id). So the
+    # batch is appended (COPY straight into the tables on PostgreSQL), all or nothing.
+    with store.transaction():
+        for part in ([r for _, r in good], ledger, quarantine):
+            if part:
+                store.append(part)
 
 
 def migrate(
