@@ -10,7 +10,15 @@ from .query import Agg, Aggregate, Eq, Filter, In, Order, Query, Range
 from .records import Kind, spec_of
 from .records._declare import _KIND_CHECKS, FieldSpec, RecordSpec
 
-__all__ = ["check_aggregate", "check_filters", "check_query", "full_order", "keyset_values", "operands"]
+__all__ = [
+    "check_aggregate",
+    "check_filters",
+    "check_increment",
+    "check_query",
+    "full_order",
+    "keyset_values",
+    "operands",
+]
 
 _ORDERABLE = {Kind.TEXT, Kind.INT, Kind.FLOAT, Kind.BOOL, Kind.DATE, Kind.TIMESTAMP, Kind.UUID}
 _SUMMABLE = {Kind.INT, Kind.FLOAT}
@@ -20,9 +28,7 @@ def _field(spec: RecordSpec, name: str, use: str) -> FieldSpec:
     try:
         f = spec.field(name)
     except KeyError:
-        raise QueryError(
-            f"{spec.name} has no field {name!r} (fields: {', '.join(spec.field_names)})"
-        ) from None
+        raise QueryError(f"{spec.name} has no field {name!r} (fields: {', '.join(spec.field_names)})") from None
     if f.kind is Kind.JSON:
         raise QueryError(f"{spec.name}.{name} is JSON and cannot be used to {use}")
     return f
@@ -106,9 +112,7 @@ def keyset_values(query: Query[Any]) -> Tuple[Any, ...]:
         return tuple(getattr(after, o.field) for o in order)
     after = tuple(after)
     if len(after) != len(order):
-        raise QueryError(
-            f"after= needs {len(order)} values ({', '.join(o.field for o in order)}), got {len(after)}"
-        )
+        raise QueryError(f"after= needs {len(order)} values ({', '.join(o.field for o in order)}), got {len(after)}")
     spec = spec_of(query.record_type)
     return tuple(_operand(spec.field(o.field), v) for o, v in zip(order, after))
 
@@ -120,8 +124,31 @@ def check_query(query: Query[Any]) -> None:
         _field(spec, o.field, "order")
     if query.limit is not None and (not isinstance(query.limit, int) or query.limit < 0):
         raise QueryError(f"limit must be a non-negative int, not {query.limit!r}")
+    if not isinstance(query.offset, int) or isinstance(query.offset, bool) or query.offset < 0:
+        raise QueryError(f"offset must be a non-negative int, not {query.offset!r}")
     if query.after is not None:
         keyset_values(query)
+
+
+def check_increment(record_type: type, record: Any, fields: Sequence[str]) -> None:
+    """Raise :class:`QueryError` unless ``fields`` are distinct non-key int/float fields
+    of ``record_type`` holding a value in ``record`` (a :class:`TypeError` if ``record``
+    is not a ``record_type``)."""
+    spec = spec_of(record_type)
+    if type(record) is not record_type:
+        raise TypeError(f"expected a {spec.name} record, got {type(record).__name__}")
+    if not fields:
+        raise QueryError(f"an increment of {spec.name} needs at least one field")
+    if len(set(fields)) != len(fields):
+        raise QueryError(f"an increment of {spec.name} names a field twice: {', '.join(fields)}")
+    for name in fields:
+        f = _field(spec, name, "increment")
+        if name in spec.key:
+            raise QueryError(f"{spec.name}.{name} is a key field and cannot be incremented")
+        if f.kind not in _SUMMABLE:
+            raise QueryError(f"{spec.name}.{name} is {f.kind.value}; an increment needs int or float")
+        if getattr(record, name) is None:
+            raise QueryError(f"{spec.name}.{name}: an increment needs a value, not None")
 
 
 def check_aggregate(aggregate: Aggregate) -> None:
@@ -145,6 +172,5 @@ def _check_agg(spec: RecordSpec, agg: Agg) -> None:
         raise QueryError(f"{spec.name}.{f.name} is {f.kind.value}; {agg.fn} needs int or float")
     if agg.fn in ("min", "max") and f.kind in (Kind.UUID, Kind.BOOL):
         raise QueryError(
-            f"{spec.name}.{f.name}: min/max of {f.kind.value} fields is not supported "
-            "(count with an Eq filter instead)"
+            f"{spec.name}.{f.name}: min/max of {f.kind.value} fields is not supported (count with an Eq filter instead)"
         )

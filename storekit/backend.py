@@ -75,6 +75,14 @@ class Backend(Protocol):
         """Insert records that must be new; a duplicate key raises
         :class:`~storekit.errors.IntegrityError` and nothing of the call is written."""
 
+    def increment(self, record_type: type, record: Any, fields: Sequence[str]) -> None:
+        """Insert ``record``, or, if its key exists, add its values of ``fields`` (int or
+        float fields) to the stored ones and set every other field to the record's, as
+        one atomic step: concurrent increments lose no update (see :mod:`storekit.query`).
+
+        .. versionadded:: 0.1
+        """
+
     def get(self, record_type: type, key: Tuple[Any, ...]) -> Optional[Any]:
         """The record with this natural key, or ``None``."""
 

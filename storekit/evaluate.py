@@ -6,7 +6,7 @@ hands them to these functions, which follow the contract literally: checked filt
 (:func:`matching`, :func:`matches`), the total order with NULLs first and the key as
 tie-breaker (:func:`compare`, :func:`sort_key`), keyset pages and limits
 (:func:`select`), grouped aggregates with exact sums and the int64 overflow rule
-(:func:`aggregate`), and the declared constraints (:func:`check_unique`,
+(:func:`aggregate`), increments (:func:`incremented`), and the declared constraints (:func:`check_unique`,
 :func:`check_references`, :func:`check_not_referenced`).
 
 :class:`storekit.testing.ReferenceBackend`, the oracle every backend is tested
@@ -55,6 +55,7 @@ __all__ = [
     "checked_records",
     "compare",
     "compare_rows",
+    "incremented",
     "latest_by_key",
     "lookup_key",
     "matches",
@@ -216,7 +217,8 @@ def _values_key(order: Sequence[Order]) -> Callable[[Key], Any]:
 def select(query: Query[Any], records: Iterable[R]) -> List[R]:
     """What a backend's ``query`` returns for ``query`` over ``records`` (all records of
     ``query.record_type``): the matching records in the query's total order (the key
-    appended as tie-breaker), strictly after ``query.after``, at most ``query.limit``.
+    appended as tie-breaker), strictly after ``query.after``, the first ``query.offset``
+    of those skipped, at most ``query.limit``.
 
     :raises storekit.QueryError: the query is invalid (see :mod:`storekit.query`).
     """
@@ -228,6 +230,8 @@ def select(query: Query[Any], records: Iterable[R]) -> List[R]:
         after = tuple(_utc(v) for v in _plan.keyset_values(query))
         fields = [o.field for o in order]
         rows = [r for r in rows if compare_rows(order, [getattr(r, f) for f in fields], after) > 0]
+    if query.offset:
+        rows = rows[query.offset :]
     if query.limit is not None:
         rows = rows[: query.limit]
     return rows
@@ -299,6 +303,31 @@ def _compute(spec: RecordSpec, agg: Agg, rows: Sequence[Any], backend: str) -> A
     if any(math.isinf(v) for v in values):
         return _exact_float_sum(values)
     return float(sum(map(Fraction, values), Fraction(0)) / len(values))
+
+
+# -- increments ----------------------------------------------------------------------------
+
+
+def incremented(stored: Optional[R], record: R, fields: Sequence[str], *, backend: str = "") -> R:
+    """What a backend's ``increment`` stores for ``record`` when ``stored`` is the record
+    its key holds (``None``: none): ``record`` itself, or ``record`` with each of
+    ``fields`` set to the stored value (NULL counting as 0) plus the record's.
+
+    :raises storekit.QueryError: ``fields`` cannot be incremented (see :mod:`storekit.query`).
+    :raises storekit.errors.AggregateOverflowError: an int result outside int64.
+    """
+    record_type = type(record)
+    _plan.check_increment(record_type, record, fields)
+    if stored is None:
+        return record
+    spec = spec_of(record_type)
+    changes = {}
+    for name in fields:
+        value = (getattr(stored, name) or 0) + getattr(record, name)
+        if spec.field(name).kind is Kind.INT and not INT64_MIN <= value <= INT64_MAX:
+            raise AggregateOverflowError(f"increment of {spec.name}.{name} does not fit in 64 bits", backend=backend)
+        changes[name] = value
+    return attrs.evolve(record, **changes)  # type: ignore[misc]
 
 
 # -- constraints --------------------------------------------------------------------------

@@ -11,6 +11,10 @@ Semantics
 * Ordering: text orders by Unicode code point, NULL sorts first ascending and last
   descending, and the record key is always appended as a tie-breaker, so every
   order is total and keyset pagination (``after``) is exact.
+* Pages: ``after`` applies first, then ``offset`` skips that many of the remaining
+  records (in the query's total order), then ``limit`` caps what is left. With an
+  order on a field, ``offset=k, limit=1`` is the ``k``-th smallest record (from 0):
+  an exact order statistic, such as a nearest-rank percentile, computed by the database.
 * JSON fields can be neither filtered nor ordered nor grouped.
 * Aggregates: ``count`` counts non-NULL values (``count()`` with no field counts
   rows); ``sum`` of ints is exact and raises :class:`~storekit.errors.AggregateOverflowError`
@@ -25,6 +29,13 @@ Semantics
   key decides), and fall in one group; which of the two represents that group, or
   is its ``min``/``max``, is unspecified.
 * Filter values have the field's type; float fields also take ints.
+* Increments (:meth:`storekit.Backend.increment`): insert the record if its key is
+  absent; else add the record's values of the named int/float fields to the stored
+  ones (a stored NULL counts as 0) and set every other non-key field to the record's
+  value, as one atomic step: concurrent increments of one key, from any number of
+  threads and processes, lose none. The named fields must not be key fields and must
+  hold a value in the record; an int result outside int64 raises
+  :class:`~storekit.errors.AggregateOverflowError` and writes nothing.
 """
 
 from __future__ import annotations
@@ -132,6 +143,10 @@ class Query(Generic[T]):
     ``order_by`` takes :class:`Order` terms or field names (``"-name"`` for
     descending). ``after`` is the record (or the full ordering tuple, key included)
     that the previous page ended with; the query continues strictly after it.
+    ``offset`` skips that many records (after ``after``, before ``limit``).
+
+    .. versionchanged:: 0.1
+       ``offset``.
     """
 
     record_type: type
@@ -139,6 +154,7 @@ class Query(Generic[T]):
     order_by: Tuple[Order, ...] = attrs.field(default=(), converter=_orders)
     limit: Optional[int] = None
     after: Any = None
+    offset: int = 0
 
 
 @attrs.frozen

@@ -233,6 +233,17 @@ class Store:
             return self.backend.append(type(items[0]), items)
 
     @_writes
+    def increment(self, record: Record, *fields: str) -> None:
+        """Insert ``record``, or add its values of ``fields`` to the stored record of its
+        key (and take its other fields), atomically: concurrent increments from any number
+        of threads and processes lose none. For counters, e.g.
+        ``store.increment(NotificationStats(date=day, total_count=1), "total_count")``.
+
+        .. versionadded:: 0.1
+        """
+        self.backend.increment(type(record), record, fields)
+
+    @_writes
     def delete(self, record_type: Type[R], *where: Filter) -> int:
         """Delete the records matching every filter; return how many were deleted."""
         return self.backend.delete(record_type, where)

@@ -204,6 +204,22 @@ class SQLBackend:
                 self.facts.insert_rows(conn, table, rows[start : start + _WRITE_CHUNK])
         return len(items)
 
+    def increment(self, record_type: type, record: Any, fields: Sequence[str]) -> None:
+        _plan.check_increment(record_type, record, fields)
+        row = self._writer(record_type)([record])[0]
+        table = self._tables[record_type]
+        spec = spec_of(record_type)
+        with self._connection() as conn:
+            stored = self.facts.increment_row(conn, table, spec.key, fields, row)
+            for name, value in zip(fields, stored):
+                # SQLite turns an int64 overflow of + into a float; raising here rolls back
+                if spec.field(name).kind is Kind.INT and not (
+                    isinstance(value, int) and INT64_MIN <= value <= INT64_MAX
+                ):
+                    raise AggregateOverflowError(
+                        f"increment of {spec.name}.{name} does not fit in 64 bits", backend=self.name
+                    )
+
     def delete(self, record_type: type, where: Sequence[Filter]) -> int:
         _plan.check_filters(record_type, where)
         table = self._tables[record_type]
@@ -231,6 +247,8 @@ class SQLBackend:
         stmt = stmt.order_by(*[self._order_term(table, o) for o in order])
         if query.limit is not None:
             stmt = stmt.limit(query.limit)
+        if query.offset:
+            stmt = stmt.offset(query.offset)
         return self._stream(stmt, query.record_type)
 
     def _stream(self, stmt: sa.Select[Any], record_type: type) -> Iterator[Any]:

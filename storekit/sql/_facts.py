@@ -62,9 +62,43 @@ class SQLFacts:
         )
         return f"ON CONFLICT ({', '.join(map(quote, key))}) {action}"
 
-    def insert_rows(
-        self, connection: sa.engine.Connection, table: sa.Table, rows: List[Tuple[Any, ...]]
-    ) -> None:
+    def increment_row(
+        self,
+        connection: sa.engine.Connection,
+        table: sa.Table,
+        key: Sequence[str],
+        fields: Sequence[str],
+        row: Tuple[Any, ...],
+    ) -> Tuple[Any, ...]:
+        """Insert ``row`` (driver-ready, in column order), or add its ``fields`` to the
+        stored row of its ``key`` and set the other columns, in one statement:
+        ``INSERT ... ON CONFLICT (key) DO UPDATE SET f = COALESCE(t.f, 0) + excluded.f``,
+        which PostgreSQL and SQLite (3.35+) both run atomically. Returns the stored values
+        of ``fields`` (``RETURNING``), which the backend checks for int64 overflow.
+
+        .. versionadded:: 0.1
+        """
+        prep = connection.dialect.identifier_preparer
+        quote = prep.quote
+        name = prep.format_table(table)
+        sets = [
+            f"{quote(c.name)} = COALESCE({name}.{quote(c.name)}, 0) + excluded.{quote(c.name)}"
+            if c.name in fields
+            else f"{quote(c.name)} = excluded.{quote(c.name)}"
+            for c in table.c
+            if c.name not in key
+        ]
+        cols = ", ".join(quote(c.name) for c in table.c)
+        marks = ", ".join([self.paramstyle_mark] * len(table.c))
+        result = connection.exec_driver_sql(
+            f"INSERT INTO {name} ({cols}) VALUES ({marks}) "
+            f"ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {', '.join(sets)} "
+            f"RETURNING {', '.join(map(quote, fields))}",
+            row,
+        )
+        return tuple(result.one())
+
+    def insert_rows(self, connection: sa.engine.Connection, table: sa.Table, rows: List[Tuple[Any, ...]]) -> None:
         """Plain insert of driver-ready tuples; a duplicate key must raise."""
         cols = ", ".join(connection.dialect.identifier_preparer.quote(c.name) for c in table.c)
         marks = ", ".join([self.paramstyle_mark] * len(table.c))

@@ -12,6 +12,7 @@ backend that does not declare it.
 
 Modules: :mod:`~storekit.testing.suite.roundtrip` (every record type, hypothesis),
 :mod:`~storekit.testing.suite.operations` (the generic operations),
+:mod:`~storekit.testing.suite.increments` (atomic increments, ``Query.offset``),
 :mod:`~storekit.testing.suite.validation` (validation before write),
 :mod:`~storekit.testing.suite.transactions`, :mod:`~storekit.testing.suite.references`,
 :mod:`~storekit.testing.suite.persistence` (by capability) and
@@ -24,6 +25,8 @@ Only test functions are exported, so the star import adds nothing else to a modu
 
 from __future__ import annotations
 
+from .increments import *  # noqa: F403
+from .increments import __all__ as _increments
 from .operations import *  # noqa: F403
 from .operations import __all__ as _operations
 from .persistence import *  # noqa: F403
@@ -40,5 +43,5 @@ from .validation import *  # noqa: F403
 from .validation import __all__ as _validation
 
 __all__ = sorted(
-    [*_roundtrip, *_operations, *_validation, *_transactions, *_references, *_persistence, *_stateful]
+    [*_roundtrip, *_operations, *_increments, *_validation, *_transactions, *_references, *_persistence, *_stateful]
 )
