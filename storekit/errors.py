@@ -23,6 +23,7 @@ __all__ = [
     "InputFileError",
     "IntegrityError",
     "NoBackendError",
+    "OutputExistsError",
     "PluginLoadError",
     "QueryError",
     "RecordValidationError",
@@ -117,6 +118,22 @@ class InputFileError(UsageError, ValueError):
         shown = "; ".join(f"{where}: {why}" for where, why in self.problems[:5])
         more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
         super().__init__(f"{path}: {shown}{more}")
+
+
+class OutputExistsError(UsageError, FileExistsError):
+    """Output files exist and overwriting was not asked for (``storekit rollback`` without
+    ``--force``); nothing was written. ``.paths`` lists them.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = tuple(paths)
+        shown = ", ".join(self.paths[:5]) + (f" (and {len(self.paths) - 5} more)" if len(self.paths) > 5 else "")
+        super().__init__(f"{shown} already exist(s); nothing was written (use --force to overwrite)")
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class BackendError(StorekitError):

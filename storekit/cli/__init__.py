@@ -20,6 +20,8 @@ _COMMANDS: Dict[str, str] = {
     "demo": "storekit.cli._demo:demo",
     "migrate": "storekit.cli._migrate:migrate",
     "plugins": "storekit.cli._plugins:plugins",
+    "rollback": "storekit.cli._rollback:rollback",
+    "verify": "storekit.cli._verify:verify",
 }
 """Command name to ``module:attribute`` of its click command."""
 

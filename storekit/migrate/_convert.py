@@ -18,7 +18,7 @@ try:  # Python 3.9+ has zoneinfo; the backport is only a fallback
 except ImportError:  # pragma: no cover
     from backports.zoneinfo import ZoneInfo  # type: ignore[import-not-found,no-redef]
 
-__all__ = ["CONVERTERS", "DEFAULT_ZONE", "Converter", "Quarantine", "converter_for", "zone"]
+__all__ = ["CONVERTERS", "DEFAULT_ZONE", "Converter", "Quarantine", "Writer", "converter_for", "writer_for", "zone"]
 
 DEFAULT_ZONE: Final = "Asia/Seoul"
 
@@ -191,3 +191,58 @@ CONVERTERS: Final[Dict[str, Converter]] = {
     "text": text,
 }
 """The zone-independent converters (the local timestamp ones come from :func:`converter_for`)."""
+
+
+# -- the way back: typed values as the legacy code writes them (``storekit rollback``) ----------
+
+Writer = Callable[[Any], Any]
+"""A typed value (``None`` passes through) → the SQLite value the legacy code writes."""
+
+
+def _yyyymmdd_text(value: dt.date) -> str:
+    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+
+
+def _local(tz: dt.tzinfo) -> Callable[[dt.datetime], dt.datetime]:
+    return lambda value: value.astimezone(tz).replace(tzinfo=None)
+
+
+def writer_for(fmt: str, tz: dt.tzinfo, *, sqlalchemy: bool = False) -> Writer:
+    """The inverse of :func:`converter_for`: a typed value → the value the legacy code
+    writes in format ``fmt`` (local times in ``tz``).
+
+    ``datetime.isoformat`` gives what ``datetime.now().isoformat()`` and sqlite3's adapter
+    wrote (no fraction when the microseconds are 0); ``sqlalchemy=True`` (the main DB)
+    writes SQLAlchemy's ``DateTime`` text, always with six fraction digits.
+    ``CURRENT_TIMESTAMP`` text has whole seconds, so a fraction is dropped.
+    """
+    simple: Dict[str, Callable[[Any], Any]] = {
+        "yyyymmdd": _yyyymmdd_text,
+        "iso_date": lambda d: d.isoformat(),
+        "utc_sql": lambda t: t.astimezone(dt.timezone.utc).isoformat(" ", timespec="seconds")[:19],
+        "json_ascii": json.dumps,
+        "json_utf8": lambda v: json.dumps(v, ensure_ascii=False),
+        "bool01": int,
+    }
+    local = _local(tz)
+    if fmt == "local_iso_T":
+        simple[fmt] = lambda t: local(t).isoformat()
+    elif fmt == "sqlite_adapter" and sqlalchemy:
+        simple[fmt] = lambda t: local(t).isoformat(" ", timespec="microseconds")
+    elif fmt == "sqlite_adapter":
+        simple[fmt] = lambda t: local(t).isoformat(" ")
+    if fmt in ("real", "int", "text"):
+        return _identity
+    try:
+        write = simple[fmt]
+    except KeyError:
+        raise ValueError(f"no writer for legacy format {fmt!r}") from None
+
+    def convert(value: Any) -> Any:
+        return None if value is None else write(value)
+
+    return convert
+
+
+def _identity(value: Any) -> Any:
+    return value

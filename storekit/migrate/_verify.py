@@ -1,0 +1,445 @@
+"""``verify``: every legacy row is in the store with equal content, or in quarantine.
+
+Each legacy table is read in rowid order, a batch at a time; for each batch the store's
+records and quarantined rows of that range are read, and every row is checked:
+
+* quarantined: the :class:`~storekit.records.QuarantinedRow` holds exactly the legacy
+  values (every column, tagged) and a reason;
+* otherwise the record it became exists and every mapped field equals the legacy value
+  after the documented conversion (:mod:`storekit.migrate._mapping`), floats bit for bit;
+  columns the mapping does not know equal what the ledger kept for them.
+
+Records are found by their ``id`` where the record keeps the legacy ``id``; otherwise
+through the ledger (:class:`~storekit.records.LegacyRow`), which names each legacy row's
+record key. Memory is one batch, whatever the table size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import attrs
+
+from ..query import Eq, Filter, In, Range
+from ..records import Kind, LegacyRow, QuarantinedRow, RecordSpec, spec_of
+from ..store import Store
+from ._convert import DEFAULT_ZONE, Converter, Quarantine, converter_for, real, text, zone
+from ._mapping import TableMapping, mapping_for, migration_order
+from ._run import tag_value
+from ._store_rows import StoreRows
+
+__all__ = ["Finding", "TableVerification", "VerifyReport", "verify"]
+
+BATCH_ROWS = 5_000
+
+Progress = Callable[[str, "TableVerification"], None]
+"""Called with ``'start'``, ``'batch'`` and ``'end'`` and the table's report so far."""
+
+
+@attrs.frozen
+class Finding:
+    """One legacy row not accounted for. ``column`` is ``None`` when the whole row is
+    missing; ``expected`` and ``found`` are short text forms of the two values."""
+
+    file: str
+    table: str
+    legacy_id: int
+    column: Optional[str]
+    problem: str
+    expected: Optional[str] = None
+    found: Optional[str] = None
+
+    def as_dict(self) -> Dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.define
+class TableVerification:
+    """What :func:`verify` found for one legacy table."""
+
+    file: str
+    table: str
+    source_rows: int = 0
+    checked: int = 0
+    matched: int = 0
+    quarantined: int = 0
+    findings: List[Finding] = attrs.Factory(list)
+    seconds: float = 0.0
+
+    @property
+    def unaccounted(self) -> int:
+        """Legacy rows with at least one finding."""
+        return len({f.legacy_id for f in self.findings})
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "file": self.file,
+            "table": self.table,
+            "source_rows": self.source_rows,
+            "matched": self.matched,
+            "quarantined": self.quarantined,
+            "unaccounted": self.unaccounted,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+@attrs.define
+class VerifyReport:
+    """The result of :func:`verify`; :attr:`ok` is true when every row is accounted for."""
+
+    tables: List[TableVerification] = attrs.Factory(list)
+    absent_files: List[str] = attrs.Factory(list)
+    unknown_tables: List[str] = attrs.Factory(list)
+    """``file:table`` of legacy tables no mapping knows: their rows are not in the store."""
+
+    @property
+    def findings(self) -> List[Finding]:
+        return [f for t in self.tables for f in t.findings]
+
+    @property
+    def rows(self) -> int:
+        return sum(t.source_rows for t in self.tables)
+
+    @property
+    def ok(self) -> bool:
+        return not self.unknown_tables and all(not t.findings for t in self.tables)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "rows": self.rows,
+            "matched": sum(t.matched for t in self.tables),
+            "quarantined": sum(t.quarantined for t in self.tables),
+            "unaccounted": sum(t.unaccounted for t in self.tables),
+            "tables": [t.as_dict() for t in self.tables],
+            "absent_files": list(self.absent_files),
+            "unknown_tables": list(self.unknown_tables),
+        }
+
+
+# -- reading the legacy side -------------------------------------------------------------------
+
+
+class _InvalidText(bytes):
+    """TEXT whose bytes are not UTF-8 (tagged ``text_bytes``, as migrate does)."""
+
+
+def _safe_text(raw: bytes) -> Union[str, bytes]:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _InvalidText(raw)
+
+
+def open_legacy(path: Path) -> sqlite3.Connection:
+    """``path`` opened read-only (the legacy files are never modified)."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def _fetch(conn: sqlite3.Connection, sql: str, params: Tuple[Any, ...]) -> List[Tuple[Any, ...]]:
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as exc:  # TEXT that is not UTF-8: read it as bytes
+        if "decode" not in str(exc):
+            raise
+        conn.text_factory = _safe_text
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.text_factory = str
+
+
+def legacy_batches(conn: sqlite3.Connection, table: str, columns: Sequence[str]) -> Iterator[List[Tuple[Any, ...]]]:
+    """``(rowid, *columns)`` tuples of ``table`` in rowid order, a batch at a time."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    sql = f'SELECT rowid, {cols} FROM "{table}" WHERE rowid > ? ORDER BY rowid LIMIT ?'
+    after = -(2**63)
+    while True:
+        rows = _fetch(conn, sql, (after, BATCH_ROWS))
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+
+
+def unknown_tables(conn: sqlite3.Connection, file: str) -> List[str]:
+    """``file:table`` of the tables of ``conn`` that no mapping knows."""
+    known = {t for f, t in migration_order() if f == file}
+    names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    return [f"{file}:{n}" for (n,) in names if n not in known]
+
+
+# -- comparing -----------------------------------------------------------------------------------
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, bytes):
+        value = bytes(value)
+    shown = repr(value)
+    return shown if len(shown) <= 120 else shown[:117] + "..."
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values of the same type, floats bit for bit (``-0.0`` is not ``0.0``)."""
+    if type(a) is not type(b):
+        return _number(a) and _number(b) and same(float(a), float(b))
+    if type(a) is float:
+        if a != a:
+            return bool(b != b)
+        return bool(a == b) and (a != 0.0 or math.copysign(1.0, a) == math.copysign(1.0, b))
+    return bool(a == b)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+class _Check:
+    """One table's comparison plan: for each mapped column, its position in the legacy row,
+    its conversion and its position in the record's field tuple."""
+
+    def __init__(self, mapping: TableMapping, columns: Sequence[str], tz: dt.tzinfo) -> None:
+        self.mapping = mapping
+        self.spec: RecordSpec = spec_of(mapping.record_type)
+        fields = {name: i for i, name in enumerate(self.spec.field_names)}
+        position = {c: i for i, c in enumerate(columns)}
+        self.columns = tuple(columns)
+        self.fills: List[Tuple[str, Optional[int], int, Converter]] = []
+        self.splits: List[Tuple[str, int, int, int]] = []
+        for cm in mapping.columns:
+            pos = position.get(cm.column)
+            if cm.split is not None:
+                if pos is not None:
+                    self.splits.append((cm.column, pos, fields[cm.split[0]], fields[cm.split[1]]))
+            else:
+                self.fills.append((cm.column, pos, fields[cm.field], converter_for(cm.conversion, tz)))
+        self.constants = [(fields[name], value) for name, value in mapping.constants]
+        known = set(mapping.known_columns)
+        self.extra = tuple((c, i) for i, c in enumerate(columns) if c not in known)
+        self.by_id = ("id", "id") in {(c.column, c.field) for c in mapping.columns} and self.spec.key == ("id",)
+        self.id_pos = position.get("id")
+        self.id_field = fields.get("id")
+
+    def compare(self, values: Sequence[Any], found: Sequence[Any]) -> Iterator[Tuple[str, str, str, str]]:
+        """(column, problem, expected, found) for every field that differs."""
+        for column, pos, field_pos, convert in self.fills:
+            raw = None if pos is None else values[pos]
+            try:
+                expected = convert(raw)
+            except Quarantine as exc:
+                yield (
+                    column,
+                    f"cannot be converted ({exc.reason}) but a record holds it",
+                    _short(raw),
+                    _short(found[field_pos]),
+                )
+                continue
+            actual = found[field_pos]
+            if not (expected is actual or same(expected, actual)):
+                yield column, "changed", _short(expected), _short(actual)
+        for column, pos, num_pos, text_pos in self.splits:
+            raw = values[pos]
+            try:
+                expected_pair = (None, text(raw)) if isinstance(raw, str) else (real(raw), None)
+            except Quarantine as exc:
+                yield column, f"cannot be converted ({exc.reason}) but a record holds it", _short(raw), ""
+                continue
+            actual_pair = (found[num_pos], found[text_pos])
+            if not all(e is a or same(e, a) for e, a in zip(expected_pair, actual_pair)):
+                shown = expected_pair[0] if expected_pair[1] is None else expected_pair[1]
+                got = actual_pair[0] if actual_pair[1] is None else actual_pair[1]
+                yield column, "changed", _short(shown), _short(got)
+        for field_pos, value in self.constants:
+            if found[field_pos] != value:
+                yield self.spec.field_names[field_pos], "changed", _short(value), _short(found[field_pos])
+
+
+def _key_value(kind: Kind, text_form: str) -> Any:
+    """A record key value from its ledger text form (``_key_text`` of the migration)."""
+    if kind is Kind.INT:
+        return int(text_form)
+    if kind is Kind.FLOAT:
+        return float(text_form)
+    if kind is Kind.DATE:
+        return dt.date.fromisoformat(text_form)
+    if kind is Kind.TIMESTAMP:
+        return dt.datetime.fromisoformat(text_form)
+    if kind is Kind.BOOL:
+        return text_form == "True"
+    if kind is Kind.UUID:
+        return uuid.UUID(text_form)
+    return text_form
+
+
+def _typed_key(spec: RecordSpec, record_key: Any) -> Optional[Tuple[Any, ...]]:
+    if not isinstance(record_key, list) or len(record_key) != len(spec.key):
+        return None
+    try:
+        return tuple(_key_value(spec.field(n).kind, str(v)) for n, v in zip(spec.key, record_key))
+    except (TypeError, ValueError):
+        return None
+
+
+def _records_by_key(
+    reader: StoreRows, check: _Check, keys: Sequence[Tuple[Any, ...]]
+) -> Dict[Tuple[Any, ...], Tuple[Any, ...]]:
+    spec = check.spec
+    positions = [spec.field_names.index(n) for n in spec.key]
+    out: Dict[Tuple[Any, ...], Tuple[Any, ...]] = {}
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        where = [In(name, sorted({k[i] for k in chunk}, key=repr)) for i, name in enumerate(spec.key)]
+        for row in reader.rows(spec.cls, where):
+            out[tuple(row[p] for p in positions)] = row
+    return out
+
+
+def _verify_table(
+    conn: sqlite3.Connection,
+    reader: StoreRows,
+    mapping: TableMapping,
+    report: TableVerification,
+    tz: dt.tzinfo,
+    progress: Optional[Progress],
+) -> None:
+    columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{mapping.table}")')]
+    check = _Check(mapping, columns, tz)
+    report.source_rows = conn.execute(f'SELECT COUNT(*) FROM "{mapping.table}"').fetchone()[0]
+    if progress:
+        progress("start", report)
+    file, table = mapping.file, mapping.table
+    spec = check.spec
+    constants = [Eq(name, value) for name, value in mapping.constants]
+    need_ledger = not check.by_id or bool(check.extra)
+    qfields = spec_of(QuarantinedRow).field_names
+    q_id, q_row, q_reason = (qfields.index(n) for n in ("legacy_id", "row", "reason"))
+    lfields = spec_of(LegacyRow).field_names
+    l_id, l_key, l_status, l_extra = (lfields.index(n) for n in ("legacy_id", "record_key", "status", "extra"))
+
+    def finding(legacy_id: int, column: Optional[str], problem: str, exp: Any = None, got: Any = None) -> None:
+        report.findings.append(Finding(file, table, legacy_id, column, problem, exp, got))
+
+    for batch in legacy_batches(conn, table, columns):
+        lo, hi = batch[0][0], batch[-1][0]
+        in_range: List[Filter] = [Eq("file", file), Eq("table", table), Range("legacy_id", ge=lo, le=hi)]
+        quarantine = {r[q_id]: r for r in reader.rows(QuarantinedRow, in_range)}
+        ledger = {r[l_id]: r for r in reader.rows(LegacyRow, in_range)} if need_ledger else {}
+        records: Dict[Any, Tuple[Any, ...]] = {}
+        if check.by_id and check.id_pos is not None and check.id_field is not None:
+            ids = [row[1 + check.id_pos] for row in batch]
+            ints = [i for i in ids if isinstance(i, int)]
+            if ints:
+                where: List[Filter] = [*constants, Range("id", ge=min(ints), le=max(ints))]
+                records = {r[check.id_field]: r for r in reader.rows(spec.cls, where, order_by=("id",))}
+        elif not check.by_id:
+            keys = []
+            for entry in ledger.values():
+                key = _typed_key(spec, entry[l_key]) if entry[l_status] == "migrated" else None
+                if key is not None:
+                    keys.append(key)
+            records = _records_by_key(reader, check, keys)
+        for row in batch:
+            legacy_id, values = row[0], row[1:]
+            report.checked += 1
+            q = quarantine.get(legacy_id)
+            if q is not None:
+                _check_quarantined(q[q_row], q[q_reason], columns, values, legacy_id, finding)
+                report.quarantined += 1
+                continue
+            record: Optional[Tuple[Any, ...]] = None
+            if check.by_id:
+                record = records.get(values[check.id_pos]) if check.id_pos is not None else None
+            else:
+                mine = ledger.get(legacy_id)
+                key = _typed_key(spec, mine[l_key]) if mine is not None else None
+                record = records.get(key) if key is not None else None
+            if record is None:
+                finding(legacy_id, None, "missing: neither in the store nor in quarantine")
+                continue
+            problems = list(check.compare(values, record))
+            if check.extra:
+                mine = ledger.get(legacy_id)
+                kept = (mine[l_extra] if mine is not None else None) or {}
+                for column, pos in check.extra:
+                    if kept.get(column) != tag_value(values[pos]):
+                        problems.append((column, "extra column not kept in the ledger", _short(values[pos]), ""))
+            for column, problem, exp, got in problems:
+                finding(legacy_id, column, problem, exp, got)
+            if not problems:
+                report.matched += 1
+        if progress:
+            progress("batch", report)
+    if progress:
+        progress("end", report)
+
+
+def _check_quarantined(
+    kept: Any,
+    reason: Any,
+    columns: Sequence[str],
+    values: Sequence[Any],
+    legacy_id: int,
+    finding: Callable[..., None],
+) -> None:
+    kept = kept if isinstance(kept, dict) else {}
+    for column, value in zip(columns, values):
+        tagged = tag_value(value)
+        if kept.get(column) != tagged:
+            finding(legacy_id, column, "quarantined row differs", _short(value), _short(kept.get(column)))
+    if not reason:
+        finding(legacy_id, None, "quarantined without a reason")
+
+
+def verify(
+    legacy_dir: Union[str, Path],
+    store: Store,
+    *,
+    zone_name: str = DEFAULT_ZONE,
+    progress: Optional[Progress] = None,
+    generic: bool = False,
+) -> VerifyReport:
+    """Check every row of the legacy files under ``legacy_dir`` against ``store`` (see the
+    module docstring). Legacy files are opened read-only. ``generic=True`` reads the store
+    only through :meth:`storekit.Store.find` (the result is the same, only slower)."""
+    import time
+
+    tz = zone(zone_name)
+    root = Path(legacy_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"legacy directory {root} does not exist")
+    reader = StoreRows(store, generic=generic)
+    report = VerifyReport()
+    conns: Dict[str, Optional[sqlite3.Connection]] = {}
+    try:
+        for file, table in migration_order():
+            if file not in conns:
+                path = root / file
+                if not path.is_file():
+                    conns[file] = None
+                    report.absent_files.append(file)
+                else:
+                    opened = conns[file] = open_legacy(path)
+                    report.unknown_tables.extend(unknown_tables(opened, file))
+            conn = conns[file]
+            if conn is None or not _has_table(conn, table):
+                continue
+            t0 = time.perf_counter()
+            table_report = TableVerification(file, table)
+            report.tables.append(table_report)
+            _verify_table(conn, reader, mapping_for(file, table), table_report, tz, progress)
+            table_report.seconds = time.perf_counter() - t0
+    finally:
+        for c in conns.values():
+            if c is not None:
+                c.close()
+    return report
+
+
+def _has_table(conn: sqlite3.Connection, table: str) -> bool:
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+    return row is not None
