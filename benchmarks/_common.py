@@ -52,6 +52,8 @@ class Result:
     storekit_runs: List[float]
     raw_cpu_runs: List[float] = attrs.field(factory=list)
     storekit_cpu_runs: List[float] = attrs.field(factory=list)
+    goal: float = GOAL
+    """The ratio this case must reach (issue 2's 0.8 unless the case's issue sets another)."""
 
     @property
     def raw_s(self) -> float:
@@ -63,7 +65,7 @@ class Result:
 
     @property
     def ratio(self) -> float:
-        """raw time / storekit time: 1.0 is parity, the goal is >= GOAL."""
+        """raw time / storekit time: 1.0 is parity, the goal is >= ``goal``."""
         return self.raw_s / self.storekit_s
 
     def as_json(self) -> Dict[str, Any]:
@@ -77,8 +79,8 @@ class Result:
             "raw_rows_per_s": self.rows / self.raw_s,
             "storekit_rows_per_s": self.rows / self.storekit_s,
             "ratio": self.ratio,
-            "goal": GOAL,
-            "meets_goal": self.ratio >= GOAL,
+            "goal": self.goal,
+            "meets_goal": self.ratio >= self.goal,
             "raw_runs_s": self.raw_runs,
             "storekit_runs_s": self.storekit_runs,
             "raw_cpu_runs_s": self.raw_cpu_runs,
@@ -115,7 +117,7 @@ def print_table(results: Sequence[Result], out: Any = None) -> None:
                 f"{r.rows / r.raw_s:,.0f}",
                 f"{r.rows / r.storekit_s:,.0f}",
                 f"{r.ratio:.2f}",
-                f"ok (>= {GOAL})" if r.ratio >= GOAL else f"BELOW {GOAL}",
+                f"ok (>= {r.goal})" if r.ratio >= r.goal else f"BELOW {r.goal}",
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
@@ -125,7 +127,7 @@ def print_table(results: Sequence[Result], out: Any = None) -> None:
         print("  ".join(cells).rstrip(), file=out)
         if n == 0:
             print("  ".join("-" * w for w in widths), file=out)
-    print(f"ratio = raw driver time / storekit time (median of the runs); issue 2's goal is >= {GOAL}", file=out)
+    print("ratio = baseline time / storekit time (median of the runs); >= goal meets the case's goal", file=out)
 
 
 def environment(extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:

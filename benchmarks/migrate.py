@@ -290,6 +290,7 @@ def run(rows: int, repeats: int, meta: Optional[Dict[str, Any]] = None) -> List[
                         rows,
                         [r.seconds for r in pgloader.runs],
                         [r.seconds for r in measured[-1].runs],
+                        goal=PGLOADER_GOAL,
                     )
                 )
             else:
