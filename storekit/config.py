@@ -8,14 +8,26 @@ at :func:`default_sqlite_path`.
 from __future__ import annotations
 
 import os
+import re
+import threading
+import urllib.parse
 from pathlib import Path
-from typing import Optional
+from typing import FrozenSet, Optional, Set
 
 import sqlalchemy as sa
 
 from .errors import ConfigurationError
 
-__all__ = ["default_sqlite_path", "default_sqlite_url", "redact_url", "resolve_url"]
+__all__ = [
+    "REDACTED",
+    "add_secret",
+    "default_sqlite_path",
+    "default_sqlite_url",
+    "known_secrets",
+    "redact_text",
+    "redact_url",
+    "resolve_url",
+]
 
 DEFAULT_SQLITE_FILE = Path("data") / "storekit.db"
 
@@ -43,6 +55,7 @@ def resolve_url(url: Optional[str] = None) -> str:
                     f"not a database URL: {redact_url(candidate)!r} "
                     "(expected e.g. postgresql://user@host/db or sqlite:///path.db)"
                 ) from None
+            _remember_url_password(candidate)
             return candidate
     return default_sqlite_url()
 
@@ -58,3 +71,99 @@ def redact_url(url: str) -> str:
         creds, _, host = rest.rpartition("@")
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
+
+
+REDACTED = "***"
+"""What a secret is replaced with, everywhere storekit hides one."""
+
+SECRET_ENV_NAMES = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|APP_KEY|API_KEY|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
+"""Environment variables whose values are secrets (``PGPASSWORD``, ``APP_KEY``,
+``APP_SECRET``, ``TELEGRAM_BOT_TOKEN``, ...)."""
+
+URL_ENV_NAMES = ("DATABASE_URL", "STOREKIT_URL", "STOREKIT_FALLBACK", "STOREKIT_TEST_PG_URL")
+"""Environment variables holding database URLs, whose passwords are secrets."""
+
+MIN_SECRET_LENGTH = 4
+"""Shorter values are not redacted as literals (they would mangle ordinary words);
+passwords in URLs and ``password=`` pairs are redacted whatever their length."""
+
+# user:password@ inside any scheme://... URL; the password runs to the last @ of the
+# URL's authority, so an unencoded @ in it is still covered.
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"]*:)(?P<pw>[^\s'\"]*)(?=@[^\s@/'\"]*(?:[/?#\s'\"]|$))"
+)
+# password=... (libpq DSNs, query strings) and 'password': '...' (dict reprs)
+_PASSWORD_PAIR = re.compile(
+    r"(?P<head>(?:password|passwd|pwd)['\"]?\s*[=:]\s*(?P<q>['\"])?)(?P<pw>(?(q)[^'\"]*|[^\s&;,)}'\"]*))",
+    re.IGNORECASE,
+)
+
+_lock = threading.Lock()
+_secrets: Set[str] = set()
+
+
+def add_secret(value: Optional[str]) -> None:
+    """Treat ``value`` as a secret from now on: :func:`redact_text` (and so the logging
+    filter :class:`storekit.logging.RedactingFilter`) replaces it wherever it appears,
+    also percent-encoded. Values shorter than :data:`MIN_SECRET_LENGTH` are ignored.
+
+    :func:`resolve_url` calls it for the password of every URL it resolves, so the
+    password of a store the process opened is known even when the URL came from an
+    argument rather than the environment.
+
+    .. versionadded:: 0.1
+    """
+    if not value or len(value) < MIN_SECRET_LENGTH:
+        return
+    with _lock:
+        _secrets.add(value)
+        for encoded in (urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)):
+            if encoded != value:
+                _secrets.add(encoded)
+
+
+def _remember_url_password(url: str) -> None:
+    try:
+        password = sa.engine.make_url(url).password
+    except Exception:  # unparseable: the URL pattern of redact_text still covers it
+        return
+    add_secret(None if password is None else str(password))
+
+
+def known_secrets() -> FrozenSet[str]:
+    """The literal secrets :func:`redact_text` hides: those given to :func:`add_secret`,
+    the passwords of the URLs in :data:`URL_ENV_NAMES`, and the values of environment
+    variables matching :data:`SECRET_ENV_NAMES`. The environment is read on every call.
+
+    .. versionadded:: 0.1
+    """
+    found: Set[str] = set()
+    for name, value in os.environ.items():
+        if SECRET_ENV_NAMES.search(name) and len(value) >= MIN_SECRET_LENGTH:
+            found.add(value)
+    for name in URL_ENV_NAMES:
+        url = os.environ.get(name)
+        if url:
+            try:
+                password = sa.engine.make_url(url).password
+            except Exception:
+                continue
+            if password is not None and len(str(password)) >= MIN_SECRET_LENGTH:
+                found.add(str(password))
+    with _lock:
+        return frozenset(found | _secrets)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every secret replaced by :data:`REDACTED`: passwords of URLs
+    (``scheme://user:***@host``), ``password=`` / ``'password': '...'`` pairs, and every
+    :func:`known_secrets` value, wherever it appears (messages, tracebacks, reprs).
+
+    .. versionadded:: 0.1
+    """
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, text)
+    text = _PASSWORD_PAIR.sub(lambda m: m.group("head") + (REDACTED if m.group("pw") else ""), text)
+    for secret in sorted(known_secrets(), key=len, reverse=True):  # longest first: no partial leftovers
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
