@@ -26,6 +26,7 @@ __all__ = [
     "OutputExistsError",
     "PluginLoadError",
     "QueryError",
+    "QueueFullError",
     "RecordValidationError",
     "SchemaVersionError",
     "StorekitError",
@@ -147,6 +148,15 @@ class BackendError(StorekitError):
 
 class BackendUnavailableError(BackendError):
     """The backend cannot be reached (connection refused, timed out, closed)."""
+
+
+class QueueFullError(BackendError):
+    """A write-behind queue stayed full for the whole timeout (the backend does not keep
+    up, or cannot be reached); the record was not queued. ``.pending`` is the queue size."""
+
+    def __init__(self, message: str, *, pending: int = 0, orig: Optional[BaseException] = None) -> None:
+        super().__init__(message, orig=orig)
+        self.pending = pending
 
 
 class IntegrityError(BackendError, ValueError):

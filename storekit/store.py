@@ -51,6 +51,8 @@ if TYPE_CHECKING:
         SystemAlertManager,
         UnifiedDb,
     )
+    from .fallback import SyncReport
+    from .writebehind import WriteBehind
 
 R = TypeVar("R", bound=Record)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,6 +84,7 @@ class Store:
         self._url = redact_url(url)
         self._domains: Dict[str, Any] = {}
         self._generation = 0
+        self._write_behind: Optional[WriteBehind] = None
 
     def __repr__(self) -> str:
         return f"<Store {self.backend.name} {self._url}>"
@@ -185,8 +188,47 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        """Release the backend's connections. Idempotent."""
-        self.backend.close()
+        """Flush the write-behind queue (if any), then release the backend's
+        connections. Idempotent."""
+        try:
+            if self._write_behind is not None:
+                self._write_behind.close()
+        finally:
+            self.backend.close()
+
+    # -- fallback and write-behind (see storekit.fallback, storekit.writebehind) ---------
+
+    @property
+    def served_by(self) -> str:
+        """``"primary"`` or ``"fallback"``: which side served this thread's last read or
+        write. Always ``"primary"`` for a store opened without a fallback.
+
+        .. versionadded:: 0.1
+        """
+        return str(getattr(self.backend, "served_by", "primary"))
+
+    def sync(self) -> SyncReport:
+        """Replay the fallback's outbox to the primary now (see :doc:`/explanation/fallback`);
+        a store without a fallback has nothing to replay.
+
+        .. versionadded:: 0.1
+        """
+        from .fallback import SyncReport
+
+        sync = getattr(self.backend, "sync", None)
+        return SyncReport(primary=repr(self.backend)) if sync is None else cast("SyncReport", sync())
+
+    def write_behind(self, **settings: Any) -> WriteBehind:
+        """The store's write-behind queue (:class:`storekit.writebehind.WriteBehind`),
+        made on first use with ``settings``; flushed by :meth:`close`.
+
+        .. versionadded:: 0.1
+        """
+        if self._write_behind is None:
+            from .writebehind import WriteBehind
+
+            self._write_behind = WriteBehind(self, **settings)
+        return self._write_behind
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Store]:
@@ -303,6 +345,7 @@ class Store:
 def open_store(
     url: Optional[str] = None,
     *,
+    fallback: Optional[str] = "environment",
     options: Optional[Mapping[str, Any]] = None,
     registry: Optional[Registry] = None,
     record_types: Optional[Sequence[type]] = None,
@@ -317,6 +360,15 @@ def open_store(
     The backend is the highest-priority registered backend for the URL's scheme.
     The schema for ``record_types`` (default: every record type) is created if
     missing and its version checked.
+
+    ``fallback`` is where writes go while the primary is unreachable: ``None`` (no
+    fallback), ``"default"`` (the SQLite file :func:`storekit.fallback.default_fallback_path`),
+    a URL, or ``"environment"`` (the default: ``STOREKIT_FALLBACK``, unset means none).
+    A fallback is used only behind a primary that outranks it (see
+    :doc:`/explanation/fallback`).
+
+    .. versionchanged:: 0.1
+       ``fallback``.
     """
     resolved = resolve_url(url)
     registry = registry or get_registry()
@@ -324,7 +376,10 @@ def open_store(
     info = registry.backend_for_scheme(scheme)
     backend = info.factory(resolved, dict(options or {}))
     try:
-        backend.ensure_schema(list(record_types or all_record_types()))
+        from .fallback import with_fallback
+
+        types = list(record_types or all_record_types())
+        backend = with_fallback(backend, info, resolved, fallback, registry=registry, record_types=types)
     except BaseException:
         backend.close()
         raise
