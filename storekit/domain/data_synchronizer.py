@@ -116,6 +116,11 @@ def _file_date(name: str, prefix: str) -> Optional[dt.date]:
         return None
 
 
+def _parse_json(data: bytes) -> Any:
+    """The JSON document in ``data`` (UTF-8; ``Infinity``/``NaN`` are read as floats)."""
+    return json.loads(data.decode("utf-8"))
+
+
 def _price(prices: Optional[Prices], code: str) -> Optional[float]:
     if prices is None:
         return None
@@ -225,7 +230,7 @@ class DataSynchronizer(DomainStore):
         self, kind: str, data: bytes, day: dt.date, layouts: Sequence[Layout], problems: List[Problem]
     ) -> List[Record]:
         try:
-            document = json.loads(data.decode("utf-8"))
+            document = _parse_json(data)
         except UnicodeDecodeError as exc:
             problems.append(("$", f"not UTF-8 text (byte {exc.start})"))
             return []
