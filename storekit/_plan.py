@@ -130,10 +130,10 @@ def check_query(query: Query[Any]) -> None:
         keyset_values(query)
 
 
-def check_increment(record_type: type, record: Any, fields: Sequence[str]) -> None:
+def check_increment(record_type: type, record: Any, fields: Sequence[str], replace: Sequence[str] = ()) -> None:
     """Raise :class:`QueryError` unless ``fields`` are distinct non-key int/float fields
-    of ``record_type`` holding a value in ``record`` (a :class:`TypeError` if ``record``
-    is not a ``record_type``)."""
+    of ``record_type`` holding a value in ``record`` and ``replace`` other non-key fields
+    (a :class:`TypeError` if ``record`` is not a ``record_type``)."""
     spec = spec_of(record_type)
     if type(record) is not record_type:
         raise TypeError(f"expected a {spec.name} record, got {type(record).__name__}")
@@ -149,6 +149,13 @@ def check_increment(record_type: type, record: Any, fields: Sequence[str]) -> No
             raise QueryError(f"{spec.name}.{name} is {f.kind.value}; an increment needs int or float")
         if getattr(record, name) is None:
             raise QueryError(f"{spec.name}.{name}: an increment needs a value, not None")
+    for name in replace:
+        if name not in spec.field_names:
+            raise QueryError(f"{spec.name} has no field {name!r} (fields: {', '.join(spec.field_names)})")
+        if name in spec.key or name in fields or list(replace).count(name) > 1:
+            raise QueryError(
+                f"{spec.name}.{name} cannot be replaced by this increment (a key, added or repeated field)"
+            )
 
 
 def check_aggregate(aggregate: Aggregate) -> None:

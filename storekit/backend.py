@@ -75,10 +75,11 @@ class Backend(Protocol):
         """Insert records that must be new; a duplicate key raises
         :class:`~storekit.errors.IntegrityError` and nothing of the call is written."""
 
-    def increment(self, record_type: type, record: Any, fields: Sequence[str]) -> None:
+    def increment(self, record_type: type, record: Any, fields: Sequence[str], replace: Sequence[str] = ()) -> None:
         """Insert ``record``, or, if its key exists, add its values of ``fields`` (int or
-        float fields) to the stored ones and set every other field to the record's, as
-        one atomic step: concurrent increments lose no update (see :mod:`storekit.query`).
+        float fields) to the stored ones, set the fields named in ``replace`` to the
+        record's and keep every other stored field, as one atomic step: concurrent
+        increments lose no update (see :mod:`storekit.query`).
 
         .. versionadded:: 0.1
         """

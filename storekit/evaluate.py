@@ -308,26 +308,29 @@ def _compute(spec: RecordSpec, agg: Agg, rows: Sequence[Any], backend: str) -> A
 # -- increments ----------------------------------------------------------------------------
 
 
-def incremented(stored: Optional[R], record: R, fields: Sequence[str], *, backend: str = "") -> R:
+def incremented(
+    stored: Optional[R], record: R, fields: Sequence[str], replace: Sequence[str] = (), *, backend: str = ""
+) -> R:
     """What a backend's ``increment`` stores for ``record`` when ``stored`` is the record
-    its key holds (``None``: none): ``record`` itself, or ``record`` with each of
-    ``fields`` set to the stored value (NULL counting as 0) plus the record's.
+    its key holds (``None``: none): ``record`` itself, or ``stored`` with each of
+    ``fields`` set to the stored value (NULL counting as 0) plus the record's and each
+    of ``replace`` set to the record's.
 
     :raises storekit.QueryError: ``fields`` cannot be incremented (see :mod:`storekit.query`).
     :raises storekit.errors.AggregateOverflowError: an int result outside int64.
     """
     record_type = type(record)
-    _plan.check_increment(record_type, record, fields)
+    _plan.check_increment(record_type, record, fields, replace)
     if stored is None:
         return record
     spec = spec_of(record_type)
-    changes = {}
+    changes = {name: getattr(record, name) for name in replace}
     for name in fields:
         value = (getattr(stored, name) or 0) + getattr(record, name)
         if spec.field(name).kind is Kind.INT and not INT64_MIN <= value <= INT64_MAX:
             raise AggregateOverflowError(f"increment of {spec.name}.{name} does not fit in 64 bits", backend=backend)
         changes[name] = value
-    return attrs.evolve(record, **changes)  # type: ignore[misc]
+    return attrs.evolve(stored, **changes)  # type: ignore[misc]
 
 
 # -- constraints --------------------------------------------------------------------------

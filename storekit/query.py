@@ -31,10 +31,11 @@ Semantics
 * Filter values have the field's type; float fields also take ints.
 * Increments (:meth:`storekit.Backend.increment`): insert the record if its key is
   absent; else add the record's values of the named int/float fields to the stored
-  ones (a stored NULL counts as 0) and set every other non-key field to the record's
-  value, as one atomic step: concurrent increments of one key, from any number of
-  threads and processes, lose none. The named fields must not be key fields and must
-  hold a value in the record; an int result outside int64 raises
+  ones (a stored NULL counts as 0), set the ``replace`` fields to the record's values
+  and keep every other stored field, as one atomic step: concurrent increments of one
+  key, from any number of threads and processes, lose none. The named fields must not
+  be key fields, must hold a value in the record and must not also be in ``replace``
+  (which takes any non-key fields); an int result outside int64 raises
   :class:`~storekit.errors.AggregateOverflowError` and writes nothing.
 """
 

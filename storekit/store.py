@@ -275,15 +275,16 @@ class Store:
             return self.backend.append(type(items[0]), items)
 
     @_writes
-    def increment(self, record: Record, *fields: str) -> None:
+    def increment(self, record: Record, *fields: str, replace: Sequence[str] = ()) -> None:
         """Insert ``record``, or add its values of ``fields`` to the stored record of its
-        key (and take its other fields), atomically: concurrent increments from any number
-        of threads and processes lose none. For counters, e.g.
+        key, atomically: concurrent increments from any number of threads and processes
+        lose none. The fields named in ``replace`` take the record's values; the others
+        keep the stored ones. For counters, e.g.
         ``store.increment(NotificationStats(date=day, total_count=1), "total_count")``.
 
         .. versionadded:: 0.1
         """
-        self.backend.increment(type(record), record, fields)
+        self.backend.increment(type(record), record, fields, tuple(replace))
 
     @_writes
     def delete(self, record_type: Type[R], *where: Filter) -> int:

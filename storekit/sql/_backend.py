@@ -204,13 +204,13 @@ class SQLBackend:
                 self.facts.insert_rows(conn, table, rows[start : start + _WRITE_CHUNK])
         return len(items)
 
-    def increment(self, record_type: type, record: Any, fields: Sequence[str]) -> None:
-        _plan.check_increment(record_type, record, fields)
+    def increment(self, record_type: type, record: Any, fields: Sequence[str], replace: Sequence[str] = ()) -> None:
+        _plan.check_increment(record_type, record, fields, replace)
         row = self._writer(record_type)([record])[0]
         table = self._tables[record_type]
         spec = spec_of(record_type)
         with self._connection() as conn:
-            stored = self.facts.increment_row(conn, table, spec.key, fields, row)
+            stored = self.facts.increment_row(conn, table, spec.key, fields, replace, row)
             for name, value in zip(fields, stored):
                 # SQLite turns an int64 overflow of + into a float; raising here rolls back
                 if spec.field(name).kind is Kind.INT and not (

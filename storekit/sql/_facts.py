@@ -68,11 +68,12 @@ class SQLFacts:
         table: sa.Table,
         key: Sequence[str],
         fields: Sequence[str],
+        replace: Sequence[str],
         row: Tuple[Any, ...],
     ) -> Tuple[Any, ...]:
         """Insert ``row`` (driver-ready, in column order), or add its ``fields`` to the
-        stored row of its ``key`` and set the other columns, in one statement:
-        ``INSERT ... ON CONFLICT (key) DO UPDATE SET f = COALESCE(t.f, 0) + excluded.f``,
+        stored row of its ``key`` and set the ``replace`` columns, in one statement:
+        ``INSERT ... ON CONFLICT (key) DO UPDATE SET f = COALESCE(t.f, 0) + excluded.f, r = excluded.r``,
         which PostgreSQL and SQLite (3.35+) both run atomically. Returns the stored values
         of ``fields`` (``RETURNING``), which the backend checks for int64 overflow.
 
@@ -81,13 +82,8 @@ class SQLFacts:
         prep = connection.dialect.identifier_preparer
         quote = prep.quote
         name = prep.format_table(table)
-        sets = [
-            f"{quote(c.name)} = COALESCE({name}.{quote(c.name)}, 0) + excluded.{quote(c.name)}"
-            if c.name in fields
-            else f"{quote(c.name)} = excluded.{quote(c.name)}"
-            for c in table.c
-            if c.name not in key
-        ]
+        sets = [f"{quote(f)} = COALESCE({name}.{quote(f)}, 0) + excluded.{quote(f)}" for f in fields]
+        sets += [f"{quote(r)} = excluded.{quote(r)}" for r in replace]
         cols = ", ".join(quote(c.name) for c in table.c)
         marks = ", ".join([self.paramstyle_mark] * len(table.c))
         result = connection.exec_driver_sql(

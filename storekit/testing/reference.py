@@ -120,13 +120,13 @@ class ReferenceBackend:
                 evaluate.check_references(rec, self._tables, backend=self.name)
         return len(items)
 
-    def increment(self, record_type: type, record: Any, fields: Sequence[str]) -> None:
+    def increment(self, record_type: type, record: Any, fields: Sequence[str], replace: Sequence[str] = ()) -> None:
         rec = evaluate.checked_records(record_type, [record])[0]
         spec = spec_of(record_type)
         with self._atomic():
             table = self._table(record_type)
             key = spec.key_of(rec)
-            table[key] = evaluate.incremented(table.get(key), rec, fields, backend=self.name)
+            table[key] = evaluate.incremented(table.get(key), rec, fields, replace, backend=self.name)
             evaluate.check_unique(table[key], table, backend=self.name)
             evaluate.check_references(table[key], self._tables, backend=self.name)
 

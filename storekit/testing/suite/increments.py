@@ -14,7 +14,7 @@ from ..plugin import requires
 
 __all__ = [
     "test_increment_beyond_int64_is_an_aggregate_overflow_error_and_writes_nothing",
-    "test_increment_inserts_then_adds_the_named_fields_and_takes_the_others",
+    "test_increment_inserts_then_adds_the_named_fields_and_replaces_only_those_asked",
     "test_increment_of_a_key_text_or_unset_field_is_a_query_error",
     "test_increment_rolls_back_with_its_transaction",
     "test_query_offset_skips_in_order_after_the_keyset_and_before_the_limit",
@@ -24,18 +24,19 @@ DAY = dt.date(2026, 1, 10)
 AT = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.timezone.utc)
 
 
-def test_increment_inserts_then_adds_the_named_fields_and_takes_the_others(storekit_store: Store) -> None:
+def test_increment_inserts_then_adds_the_named_fields_and_replaces_only_those_asked(storekit_store: Store) -> None:
     store = storekit_store
     first = NotificationStats(date=DAY, total_count=1, sent_count=1, updated_at=AT)
     store.increment(first, "total_count", "sent_count")
+    assert store.get(NotificationStats, DAY) == first  # inserted as it is
     later = AT + dt.timedelta(hours=1)
-    store.increment(
-        NotificationStats(date=DAY, total_count=2, failed_count=5, updated_at=later), "total_count", "sent_count"
-    )
+    second = NotificationStats(date=DAY, total_count=2, failed_count=5, email_count=7, updated_at=later)
+    store.increment(second, "total_count", "sent_count", "failed_count", replace=["updated_at"])
     got = store.get(NotificationStats, DAY)
     assert got is not None
-    assert (got.total_count, got.sent_count) == (3, 1)  # added
-    assert (got.failed_count, got.updated_at) == (5, later)  # not named: the record's value
+    assert (got.total_count, got.sent_count, got.failed_count) == (3, 1, 5)  # added
+    assert got.updated_at == later  # replaced
+    assert got.email_count == 0  # neither: the stored value stays
     other = DAY + dt.timedelta(days=1)
     store.increment(AlertStatistics(date=other, total_alerts=1, info_alerts=1), "total_alerts", "info_alerts")
     assert store.get(AlertStatistics, other) == AlertStatistics(date=other, total_alerts=1, info_alerts=1)
@@ -54,6 +55,10 @@ def test_increment_of_a_key_text_or_unset_field_is_a_query_error(storekit_store:
         store.increment(NotificationStats(date=DAY), "nope")
     with pytest.raises(QueryError):
         store.increment(NotificationStats(date=DAY))
+    with pytest.raises(QueryError, match="total_count"):
+        store.increment(NotificationStats(date=DAY), "total_count", replace=["total_count"])
+    with pytest.raises(QueryError, match="date"):
+        store.increment(NotificationStats(date=DAY), "total_count", replace=["date"])
     assert store.count(NotificationStats) == 0 and store.count(ApiCall) == 0
 
 

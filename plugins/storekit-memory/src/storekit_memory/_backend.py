@@ -200,12 +200,12 @@ class MemoryBackend:
                 evaluate.check_references(rec, tables, backend=self.name)
         return len(items)
 
-    def increment(self, record_type: type, record: Any, fields: Sequence[str]) -> None:
+    def increment(self, record_type: type, record: Any, fields: Sequence[str], replace: Sequence[str] = ()) -> None:
         rec = _isolated(evaluate.checked_records(record_type, [record])[0])
         key = spec_of(record_type).key_of(rec)
         with self._atomic() as (tables, journal):
             table = tables.setdefault(record_type, {})
-            new = evaluate.incremented(table.get(key), rec, fields, backend=self.name)
+            new = evaluate.incremented(table.get(key), rec, fields, replace, backend=self.name)
             journal.put(table, key, new)
             evaluate.check_unique(new, table, backend=self.name)
             evaluate.check_references(new, tables, backend=self.name)
