@@ -254,7 +254,10 @@ class SQLBackend:
     def _stream(self, stmt: sa.Select[Any], record_type: type) -> Iterator[Any]:
         from_row = self._codec.from_row
         with self._connection(write=False) as conn:
-            result = conn.execution_options(yield_per=_STREAM_CHUNK).execute(stmt)
+            # per statement: Connection.execution_options() would change the (shared, in a
+            # transaction) connection for every later statement, which PostgreSQL then
+            # sends through a server-side cursor ("DECLARE ... FOR DELETE": syntax error)
+            result = conn.execute(stmt, execution_options={"yield_per": _STREAM_CHUNK})
             for row in result.mappings():
                 yield from_row(dict(row), record_type)
 
