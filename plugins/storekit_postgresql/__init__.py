@@ -186,7 +186,9 @@ class PostgreSQLFacts(SQLFacts):
         )
 
     def prepare(self, connection: sa.engine.Connection) -> None:
-        if self.schema:
+        # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema
+        # exists, which an application role granted only DML lacks (storekit schema grant)
+        if self.schema and not connection.dialect.has_schema(connection, self.schema):
             connection.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
 
     def _values_sql(self, connection: sa.engine.Connection, table: sa.Table) -> str:

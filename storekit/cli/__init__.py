@@ -21,6 +21,7 @@ _COMMANDS: Dict[str, str] = {
     "migrate": "storekit.cli._migrate:migrate",
     "plugins": "storekit.cli._plugins:plugins",
     "rollback": "storekit.cli._rollback:rollback",
+    "schema": "storekit.cli._schema:schema",
     "verify": "storekit.cli._verify:verify",
 }
 """Command name to ``module:attribute`` of its click command."""

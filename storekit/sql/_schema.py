@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import sqlalchemy as sa
 
 from ..records import RecordSpec, spec_of
 from ._facts import SQLFacts
 
-__all__ = ["SCHEMA_VERSION", "build_metadata", "meta_table"]
+__all__ = ["SCHEMA_VERSION", "build_metadata", "index_name", "meta_table"]
 
-SCHEMA_VERSION = 1
-"""The schema version this library writes; recorded in ``storekit_meta``."""
+SCHEMA_VERSION = 2
+"""The schema version this library writes; recorded in ``storekit_meta``.
+
+Each version is an Alembic revision in ``storekit/schema/versions`` (``storekit schema
+upgrade`` runs them): 1, the first schema; 2, an index on every foreign key."""
 
 
 def meta_table(metadata: sa.MetaData) -> sa.Table:
@@ -26,9 +29,7 @@ def meta_table(metadata: sa.MetaData) -> sa.Table:
 
 def _table(spec: RecordSpec, facts: SQLFacts, metadata: sa.MetaData) -> sa.Table:
     columns = [
-        sa.Column(
-            f.name, facts.column_type(f.kind), nullable=f.nullable, primary_key=f.name in spec.key
-        )
+        sa.Column(f.name, facts.column_type(f.kind), nullable=f.nullable, primary_key=f.name in spec.key)
         for f in spec.fields
     ]
     constraints: List[sa.schema.SchemaItem] = [
@@ -43,9 +44,28 @@ def _table(spec: RecordSpec, facts: SQLFacts, metadata: sa.MetaData) -> sa.Table
             )
         )
     table = sa.Table(spec.table, metadata, *columns, *constraints)
-    for index in spec.indexes:
-        sa.Index(f"ix_{spec.table}_{'_'.join(index)}", *[table.c[c] for c in index])
+    for index in _indexes(spec):
+        sa.Index(index_name(spec.table, index), *[table.c[c] for c in index])
     return table
+
+
+def index_name(table: str, columns: Sequence[str]) -> str:
+    """The name of the index of ``table`` on ``columns``."""
+    return f"ix_{table}_{'_'.join(columns)}"
+
+
+def _indexes(spec: RecordSpec) -> List[Tuple[str, ...]]:
+    """The declared indexes, and one per foreign key that no key, unique constraint or
+    index starts with (schema version 2): neither database indexes the referencing side,
+    so deleting a parent row would scan the whole child table."""
+    indexes = [tuple(i) for i in spec.indexes]
+    leading = [tuple(spec.key), *map(tuple, spec.unique), *indexes]
+    for ref in spec.references:
+        fields = tuple(ref.fields)
+        if not any(cols[: len(fields)] == fields for cols in leading):
+            indexes.append(fields)
+            leading.append(fields)
+    return indexes
 
 
 def build_metadata(record_types: Sequence[type], facts: SQLFacts) -> Dict[type, sa.Table]:

@@ -1,0 +1,164 @@
+"""Schema versions: recorded, checked at open, migrated by ``storekit schema upgrade``
+(Alembic revisions), on a real SQLite file and the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import Dict, Iterator, Set
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from storekit import SchemaVersionError, open_store
+from storekit.cli import main
+from storekit.records import Stock
+from storekit.schema import downgrade, inspect_schema, upgrade
+from storekit.schema._connect import sql_backend
+from storekit.schema._migrate import revision_of
+from storekit.sql import SCHEMA_VERSION
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store location of its own for each test (these tests change schemas)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/store.db"
+        return
+    schema = f"sk_sv_{uuid.uuid4().hex[:12]}"
+    base = sa.engine.make_url(request.getfixturevalue("pg_url"))
+    yield base.update_query_dict({"schema": schema}).render_as_string(hide_password=False)
+    engine = sa.create_engine(base.difference_update_query(["schema"]).set(drivername="postgresql+psycopg2"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    engine.dispose()
+
+
+def _indexes(url: str) -> Dict[str, Set[str]]:
+    with sql_backend(url) as backend, backend.engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        return {t: {str(i["name"]) for i in inspector.get_indexes(t)} for t in inspector.get_table_names()}
+
+
+def _set_version(url: str, version: int) -> None:
+    with sql_backend(url) as backend, backend.engine.begin() as conn:
+        meta = backend._meta
+        conn.execute(sa.update(meta).where(meta.c.key == "schema_version").values(value=str(version)))
+
+
+def test_the_head_revision_is_the_library_schema_version() -> None:
+    from alembic.script import ScriptDirectory
+
+    import storekit.schema
+
+    script = ScriptDirectory(str(Path(storekit.schema.__file__).parent))
+    assert script.get_heads() == [revision_of(SCHEMA_VERSION)]
+    chain = [s.revision for s in script.walk_revisions()]
+    assert chain == [revision_of(v) for v in range(SCHEMA_VERSION, 0, -1)]
+
+
+def test_a_new_store_records_the_library_version(fresh_url: str) -> None:
+    open_store(fresh_url).close()
+    report = inspect_schema(fresh_url)
+    assert report.version == SCHEMA_VERSION
+    assert report.current and report.advice() == ""
+
+
+def test_an_older_store_is_refused_with_the_command_to_run(fresh_url: str) -> None:
+    open_store(fresh_url).close()
+    downgrade(1, fresh_url)
+    with pytest.raises(SchemaVersionError, match=r"version 1, this library writes 2: run `storekit schema upgrade`"):
+        open_store(fresh_url)
+    assert inspect_schema(fresh_url).advice() == "run `storekit schema upgrade` as the schema's owner"
+
+
+def test_upgrade_migrates_an_older_store_to_what_a_new_store_has_and_keeps_its_data(fresh_url: str) -> None:
+    stock = Stock(id=7, code="005930", name="삼성전자", market="KOSPI")
+    with open_store(fresh_url) as store:
+        store.put(stock)
+    created_now = _indexes(fresh_url)
+    downgrade(1, fresh_url)
+    older = _indexes(fresh_url)
+    assert older["indicators"] == created_now["indicators"] - {"ix_indicators_stock_id"}
+
+    result = CliRunner().invoke(main, ["schema", "upgrade", "--url", fresh_url])
+
+    assert result.exit_code == 0, result.output
+    assert "schema version 1 -> 2 (migrations: 0002)" in result.output
+    assert _indexes(fresh_url) == created_now
+    with open_store(fresh_url) as store:
+        assert store.get(Stock, 7) == stock
+    assert inspect_schema(fresh_url).current
+
+
+def test_upgrade_is_idempotent(fresh_url: str) -> None:
+    first = upgrade(fresh_url)
+    assert (first.before, first.after) == (None, SCHEMA_VERSION)
+    again = upgrade(fresh_url)
+    assert not again.changed
+    result = CliRunner().invoke(main, ["schema", "upgrade", "--url", fresh_url])
+    assert result.exit_code == 0 and "nothing to do" in result.output
+
+
+def test_upgrade_recreates_a_declared_index_dropped_by_hand(fresh_url: str) -> None:
+    open_store(fresh_url).close()
+    with sql_backend(fresh_url) as backend, backend.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_api_calls_timestamp")
+    assert inspect_schema(fresh_url).missing_indexes == ("api_calls.ix_api_calls_timestamp",)
+    assert upgrade(fresh_url).created_indexes == ("ix_api_calls_timestamp",)
+    assert inspect_schema(fresh_url).current
+
+
+def test_a_newer_store_is_refused_by_open_store_and_upgrade_and_left_alone(fresh_url: str) -> None:
+    open_store(fresh_url).close()
+    _set_version(fresh_url, SCHEMA_VERSION + 1)
+    with pytest.raises(SchemaVersionError, match="upgrade storekit"):
+        open_store(fresh_url)
+
+    result = CliRunner().invoke(main, ["schema", "upgrade", "--url", fresh_url])
+
+    assert result.exit_code == 3
+    assert f"version {SCHEMA_VERSION + 1}, newer than this library's {SCHEMA_VERSION}" in result.output
+    assert "pip install -U storekit" in result.output
+    assert inspect_schema(fresh_url).version == SCHEMA_VERSION + 1
+    assert inspect_schema(fresh_url).advice().startswith("upgrade storekit")
+
+
+def test_a_failing_migration_changes_nothing(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The migrations and the version record commit together or not at all."""
+    from alembic.operations import Operations
+
+    open_store(fresh_url).close()
+    downgrade(1, fresh_url)
+    before = _indexes(fresh_url)
+    real = Operations.create_index
+    calls = []
+
+    def create_then_fail(self: Operations, *args: object, **kwargs: object) -> None:
+        calls.append(args)
+        real(self, *args, **kwargs)  # type: ignore[arg-type]
+        if len(calls) == 3:
+            raise RuntimeError("injected failure in the middle of revision 0002")
+
+    monkeypatch.setattr(Operations, "create_index", create_then_fail)
+    with pytest.raises(RuntimeError, match="injected"):
+        upgrade(fresh_url)
+    assert _indexes(fresh_url) == before
+    assert inspect_schema(fresh_url).version == 1
+
+
+def test_records_written_after_an_upgrade_use_the_new_indexes_on_delete(fresh_url: str) -> None:
+    """Deleting a parent still works after the migration (foreign keys and indexes agree)."""
+    from storekit import Eq
+    from storekit.records import Indicator
+
+    with open_store(fresh_url) as store:
+        store.put(Stock(id=1, code="000660", name="SK하이닉스", market="KOSPI"))
+    downgrade(1, fresh_url)
+    upgrade(fresh_url)
+    with open_store(fresh_url) as store:
+        store.put(Indicator(id=1, stock_id=1, date=dt.date(2024, 1, 2), name="rsi", value=55.5))
+        assert store.delete(Indicator, Eq("stock_id", 1)) == 1
+        assert store.delete(Stock, Eq("id", 1)) == 1
