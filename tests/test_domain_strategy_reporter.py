@@ -4,8 +4,10 @@ performance history equals a plain Python selection over the same rows."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, List, Tuple
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -102,3 +104,42 @@ def test_the_history_equals_a_python_selection(
         ((days_ago, total) for name, days_ago, total in rows if name == "momentum_strategy" and days_ago <= days),
     )
     assert [p.total_return for p in got] == [total for _, total in want]
+
+
+def test_a_strategys_performance_is_calculated_from_its_daily_returns(storekit_store: Store) -> None:
+    sr = storekit_store.strategy_reporter
+    start = dt.date(2025, 1, 30)
+    series = [
+        (start, 1.0, 0.5),
+        (dt.date(2025, 1, 31), -2.0, -1.0),
+        (dt.date(2025, 3, 3), 3.0, 1.0),
+        (dt.date(2025, 3, 4), 0.0, 0.0),
+    ]
+    cumulative = 0.0
+    for d, daily, bench in series:
+        cumulative += daily
+        sr.record_daily_strategy_return("value_strategy", d, daily, cumulative, 1e6, bench)
+    sr.record_daily_strategy_return("momentum_strategy", start, 50.0, 50.0, 1e6, 0.0)  # another strategy: not read
+    assert sr.calculate_strategy_performance("value_strategy", "2024-01-01", "2024-12-31") is None
+    perf = sr.calculate_strategy_performance("value_strategy", start.isoformat(), "2025-03-31")
+    assert perf is not None
+    daily = [d / 100 for _, d, _ in series]
+    assert (perf.period_start, perf.period_end, perf.total_return) == ("2025-01-30", "2025-03-31", cumulative)
+    assert (perf.total_trades, perf.profitable_trades, perf.losing_trades) == (3, 2, 1)
+    assert perf.win_rate == pytest.approx(2 / 3 * 100)
+    assert perf.avg_win == pytest.approx((1.0 + 3.0) / 2) and perf.avg_loss == pytest.approx(-2.0)
+    assert perf.profit_factor == pytest.approx(1.0)
+    value, peak, worst = 1.0, 1.0, 0.0
+    for d in daily:
+        value *= 1 + d
+        peak = max(peak, value)
+        worst = min(worst, value / peak - 1)
+    assert perf.max_drawdown == pytest.approx(worst * 100)
+    assert perf.annualized_return == pytest.approx(((1 + cumulative / 100) ** (252 / 4) - 1) * 100)
+    mean = sum(daily) / 4
+    assert perf.volatility == pytest.approx(math.sqrt(sum((d - mean) ** 2 for d in daily) / 4) * math.sqrt(252) * 100)
+    assert perf.monthly_returns == [pytest.approx(-1.0), 0.0, pytest.approx(3.0)]  # January, an empty February, March
+    assert perf.quarterly_returns == [pytest.approx(2.0)]
+    assert perf.market_correlation is not None and -1.0 <= perf.market_correlation <= 1.0
+    stored = sr.save_strategy_performance(perf)
+    assert stored.total_trades == 3

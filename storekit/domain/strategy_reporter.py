@@ -9,8 +9,10 @@ the application. See ``docs/modules/strategy_reporter.rst``.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from typing import Any, Dict, List, Optional
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import attrs
 
@@ -206,6 +208,29 @@ class StrategyReporter(DomainStore):
         )
         return [_performance(row) for row in rows]
 
+    def calculate_strategy_performance(
+        self, strategy_name: str, start_date: Any, end_date: Any
+    ) -> Optional[StrategyPerformance]:
+        """A strategy's performance from its daily returns between the dates (the legacy
+        private ``_calculate_strategy_performance``, which always failed), or ``None``
+        without returns. Reads only that strategy's rows of the period, in date order;
+        see the docs page for the formulas and the fixes."""
+        rows = [
+            r
+            for r in self.get_daily_strategy_returns(strategy_name, start_date, end_date)
+            if r.daily_return is not None
+        ]
+        if not rows:
+            return None
+        start = as_date(start_date, "DailyStrategyReturn", "date")
+        end = as_date(end_date, "DailyStrategyReturn", "date")
+        return StrategyPerformance(
+            strategy_name=strategy_name,
+            period_start=start.isoformat(),
+            period_end=end.isoformat(),
+            **performance_metrics(rows),
+        )
+
     def get_daily_strategy_returns(
         self, strategy_name: str, start_date: Any, end_date: Any
     ) -> List[records.DailyStrategyReturn]:
@@ -221,3 +246,108 @@ class StrategyReporter(DomainStore):
                 order_by=["date"],
             )
         )
+
+
+RISK_FREE_RATE = 0.03
+"""The yearly risk-free rate of the legacy Sharpe, Sortino and alpha."""
+TRADING_DAYS = 252
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _pstd(values: Sequence[float]) -> float:
+    """Population standard deviation (``numpy.std``)."""
+    if not values:
+        return 0.0
+    m = _mean(values)
+    return math.sqrt(sum((v - m) ** 2 for v in values) / len(values))
+
+
+def _period_sums(rows: Sequence[records.DailyStrategyReturn], months: int) -> List[float]:
+    """Sums of ``daily_return`` per calendar period of ``months`` months from the first
+    row's period to the last's, empty periods as 0 (pandas ``resample('M'/'Q').sum()``)."""
+
+    def index(day: dt.date) -> int:
+        return (day.year * 12 + day.month - 1) // months
+
+    first, last = index(rows[0].date), index(rows[-1].date)
+    sums = [0.0] * (last - first + 1)
+    for row in rows:
+        sums[index(row.date) - first] += row.daily_return or 0.0
+    return sums
+
+
+def performance_metrics(rows: Sequence[records.DailyStrategyReturn]) -> Dict[str, Any]:
+    """The legacy strategy metrics of daily returns in date order (percent in, percent
+    out): total, annualized, volatility, Sharpe, drawdown, win/loss, Calmar, Sortino,
+    benchmark correlation, alpha, beta, information ratio, monthly and quarterly sums."""
+    daily = [(r.daily_return or 0.0) / 100 for r in rows]
+    n = len(daily)
+    total = rows[-1].cumulative_return
+    growth = 1 + (total or 0.0) / 100
+    annualized = (growth ** (TRADING_DAYS / n) - 1) * 100 if total is not None and growth > 0 else None
+    excess = [d - RISK_FREE_RATE / TRADING_DAYS for d in daily]
+    sharpe = _mean(excess) / _pstd(excess) * math.sqrt(TRADING_DAYS) if _pstd(excess) > 0 else 0.0
+    value = peak = 1.0
+    drawdown = 0.0
+    for d in daily:
+        value *= 1 + d
+        peak = max(peak, value)
+        if peak > 0:
+            drawdown = min(drawdown, (value - peak) / peak)
+    max_drawdown = drawdown * 100
+    wins = [d for d in daily if d > 0]
+    losses = [d for d in daily if d < 0]
+    trades = len(wins) + len(losses)
+    avg_win = _mean(wins) * 100
+    avg_loss = _mean(losses) * 100
+    downside = _pstd(losses) * math.sqrt(TRADING_DAYS)
+    active = [(r.active_return or 0.0) / 100 for r in rows]
+    bench = [d - a for d, a in zip(daily, active)]
+    correlation, beta, alpha = _versus_benchmark(daily, bench, annualized)
+    return {
+        "total_return": total,
+        "annualized_return": annualized,
+        "volatility": _pstd(daily) * math.sqrt(TRADING_DAYS) * 100,
+        "sharpe_ratio": sharpe,
+        "max_drawdown": max_drawdown,
+        "win_rate": len(wins) / trades * 100 if trades else 0.0,
+        "avg_win": avg_win,
+        "avg_loss": avg_loss,
+        "profit_factor": abs(avg_win / avg_loss) if avg_loss else 0.0,
+        "total_trades": trades,
+        "profitable_trades": len(wins),
+        "losing_trades": len(losses),
+        "calmar_ratio": annualized / abs(max_drawdown) if annualized is not None and max_drawdown else 0.0,
+        "sortino_ratio": (annualized - RISK_FREE_RATE * 100) / downside
+        if annualized is not None and downside > 0
+        else 0.0,
+        "market_correlation": correlation,
+        "alpha": alpha,
+        "beta": beta,
+        "information_ratio": _mean(active) / _pstd(active) * math.sqrt(TRADING_DAYS) if _pstd(active) > 0 else 0.0,
+        "monthly_returns": _period_sums(rows, 1),
+        "quarterly_returns": _period_sums(rows, 3),
+    }
+
+
+def _versus_benchmark(
+    daily: Sequence[float], bench: Sequence[float], annualized: Optional[float]
+) -> Tuple[Optional[float], float, Optional[float]]:
+    """(correlation, beta, alpha) against the benchmark; correlation ``None`` where numpy's
+    would be NaN (a constant series), beta from the population covariance and variance."""
+    n = len(daily)
+    if n < 2:
+        return 0.0, 0.0, 0.0
+    md, mb = _mean(daily), _mean(bench)
+    cov = sum((d - md) * (b - mb) for d, b in zip(daily, bench)) / n
+    var_d = sum((d - md) ** 2 for d in daily) / n
+    var_b = sum((b - mb) ** 2 for b in bench) / n
+    correlation = max(-1.0, min(1.0, cov / math.sqrt(var_d * var_b))) if var_d > 0 and var_b > 0 else None
+    beta = cov / var_b if var_b > 0 else 0.0
+    if annualized is None:
+        return correlation, beta, None
+    alpha = (annualized - RISK_FREE_RATE * 100) - beta * (mb * TRADING_DAYS * 100 - RISK_FREE_RATE * 100)
+    return correlation, beta, alpha
