@@ -1,0 +1,163 @@
+"""store.api_call_tracker on both backends: calls written as the records migration writes,
+statistics (p95 and error types included) equal to a plain Python computation over the
+same rows, as APICallTracker computes them."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import math
+from typing import Any, Dict, List, Optional
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from storekit import Store
+from storekit.domain.api_call_tracker import APIStatistics, p95_index
+from storekit.records import ApiCall
+
+UTC = dt.timezone.utc
+NOW = dt.datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
+ENDPOINTS = ["/quote", "/order", "/balance"]
+ERRORS = ["timeout", "HTTP 500", "rate limit"]
+
+
+def _clear(store: Store) -> None:
+    store.delete(ApiCall)
+
+
+def _expected(rows: List[ApiCall], endpoint: str, hours: float) -> Optional[Dict[str, Any]]:
+    """APICallTracker's computation: fetch the endpoint's calls of the period, compute in Python."""
+    start = NOW - dt.timedelta(hours=hours)
+    calls = [r for r in rows if r.endpoint == endpoint and start <= r.timestamp <= NOW]
+    if not calls:
+        return None
+    times = sorted(c.response_time for c in calls)
+    successful = sum(1 for c in calls if c.success is True)
+    requests = sum(c.request_size or 0 for c in calls)
+    responses = sum(c.response_size or 0 for c in calls)
+    errors = collections.Counter(c.error_message for c in calls if c.success is False and c.error_message is not None)
+    return {
+        "total_calls": len(calls),
+        "successful_calls": successful,
+        "failed_calls": len(calls) - successful,
+        "error_rate": (len(calls) - successful) / len(calls) * 100,
+        "avg_response_time": sum(times) / len(times),
+        "min_response_time": times[0],
+        "max_response_time": times[-1],
+        "p95_response_time": times[int(0.95 * len(times))],
+        "total_request_size": requests,
+        "total_response_size": responses,
+        "avg_request_size": requests / len(calls),
+        "avg_response_size": responses / len(calls),
+        "error_types": dict(errors),
+    }
+
+
+def _assert_matches(got: Optional[APIStatistics], expected: Optional[Dict[str, Any]]) -> None:
+    if expected is None:
+        assert got is None
+        return
+    assert got is not None
+    for name, value in expected.items():
+        if isinstance(value, float):
+            assert math.isclose(getattr(got, name), value, rel_tol=1e-9, abs_tol=1e-9), name
+        else:
+            assert getattr(got, name) == value, name
+
+
+calls = st.builds(
+    ApiCall,
+    timestamp=st.one_of(
+        st.sampled_from([NOW, NOW - dt.timedelta(hours=24), NOW - dt.timedelta(hours=24, microseconds=1)]),
+        st.integers(-30 * 3600, 3600).map(lambda s: NOW + dt.timedelta(seconds=s)),
+    ),
+    endpoint=st.sampled_from(ENDPOINTS),
+    method=st.sampled_from(["GET", "POST"]),
+    response_time=st.one_of(st.sampled_from([1.0, 2.0, 50.0]), st.floats(0, 1e6, allow_nan=False)),
+    request_size=st.one_of(st.none(), st.integers(0, 10_000)),
+    response_size=st.one_of(st.none(), st.integers(0, 10**9)),
+    success=st.one_of(st.none(), st.booleans()),
+    error_message=st.one_of(st.none(), st.sampled_from(ERRORS)),
+)
+
+
+@given(rows=st.lists(calls, max_size=60), hours=st.sampled_from([1, 24, 48]))
+def test_api_statistics_equal_a_python_computation_over_the_same_rows(
+    storekit_session_store: Store, rows: List[ApiCall], hours: int
+) -> None:
+    store = storekit_session_store
+    _clear(store)
+    store.put_many(rows)
+    for endpoint in ENDPOINTS:
+        got = store.api_call_tracker.get_api_statistics(endpoint, hours=hours, now=NOW)
+        _assert_matches(got, _expected(rows, endpoint, hours))
+    _clear(store)
+
+
+@given(rows=st.lists(calls, max_size=60))
+def test_traffic_report_equals_a_python_computation_over_the_same_rows(
+    storekit_session_store: Store, rows: List[ApiCall]
+) -> None:
+    store = storekit_session_store
+    _clear(store)
+    store.put_many(rows)
+    report = store.api_call_tracker.generate_traffic_report(24, now=NOW)
+    window = [r for r in rows if NOW - dt.timedelta(hours=24) <= r.timestamp <= NOW]
+    assert report["total_calls"] == len(window)
+    assert report["successful_calls"] == sum(1 for r in window if r.success is True)
+    assert set(report["endpoints"]) == {r.endpoint for r in window}
+    for endpoint, e in report["endpoints"].items():
+        expected = _expected(rows, endpoint, 24)
+        assert expected is not None
+        assert e["total_calls"] == expected["total_calls"]
+        assert e["failed_calls"] == expected["failed_calls"]
+        assert e["max_response_time"] == expected["max_response_time"]
+        assert math.isclose(e["avg_response_time"], expected["avg_response_time"], rel_tol=1e-9, abs_tol=1e-9)
+    errors = collections.Counter(r.error_message for r in window if r.success is False and r.error_message)
+    assert report["error_types"] == dict(errors)
+    _clear(store)
+
+
+def test_p95_index_is_nearest_rank_on_the_sorted_values() -> None:
+    for n in range(1, 500):
+        values = list(range(n))
+        assert values[p95_index(n)] == sorted(values)[int(0.95 * len(values))]
+
+
+def test_record_api_call_writes_the_record_the_migration_writes(storekit_store: Store) -> None:
+    tracker = storekit_store.api_call_tracker
+    before = dt.datetime.now(UTC)
+    tracker.record_api_call("/quote", response_time=12.5, request_size=10, response_size=300)
+    tracker.record_api_call("/order", "POST", 80.0, 5, 6, 500, False, "HTTP 500", "ua", "127.0.0.1", "s1")
+    rows = {r.endpoint: r for r in storekit_store.find(ApiCall)}
+    quote, order = rows["/quote"], rows["/order"]
+    assert (quote.method, quote.response_time, quote.status_code, quote.success) == ("GET", 12.5, 200, True)
+    assert quote.timestamp >= before and quote.timestamp.tzinfo is not None
+    assert (order.success, order.error_message, order.session_id, order.ip_address) == (
+        False,
+        "HTTP 500",
+        "s1",
+        "127.0.0.1",
+    )
+    assert quote.id != order.id
+
+
+def test_statistics_count_a_call_recorded_just_before(storekit_store: Store) -> None:
+    tracker = storekit_store.api_call_tracker
+    assert tracker.get_api_statistics("/quote") is None
+    tracker.record_api_call("/quote", response_time=5.0)
+    first = tracker.get_api_statistics("/quote")
+    tracker.record_api_call("/quote", response_time=7.0, success=False, error_message="timeout")
+    second = tracker.get_api_statistics("/quote")  # never a cached, stale answer
+    assert first is not None and second is not None
+    assert (first.total_calls, second.total_calls, second.failed_calls) == (1, 2, 1)
+    assert second.error_types == {"timeout": 1} and second.p95_response_time == 7.0
+
+
+def test_endpoint_list_is_every_endpoint_sorted(storekit_store: Store) -> None:
+    tracker = storekit_store.api_call_tracker
+    for endpoint in ["/b", "/a", "/b", "/c"]:
+        tracker.record_api_call(endpoint)
+    assert tracker.get_endpoint_list() == ["/a", "/b", "/c"]
+    assert [c.endpoint for c in tracker.get_recent_calls(60)] == ["/b", "/a", "/b", "/c"]
