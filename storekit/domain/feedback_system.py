@@ -8,6 +8,7 @@ writes from ``feedback.db`` and from the main database's ``feedback_data``. See
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -26,7 +27,7 @@ log = logging.getLogger("storekit.domain.feedback_system")
 SUCCESS_THRESHOLD = 0.05
 """A 7-day return above this (5 %, as a fraction) makes a prediction a success."""
 
-RETRAIN_CRITERIA: Mapping[str, int | float] = {
+RETRAIN_CRITERIA: Mapping[str, Union[int, float]] = {
     "min_feedback_count": 100,
     "accuracy_drop_threshold": 0.1,
     "days_since_last_train": 30,
@@ -145,9 +146,10 @@ class FeedbackSystem(DomainStore):
         pending = updated = 0
         for page in self._store.pages(Feedback, *where, order_by=["prediction_date", "stock_code"], size=500):
             pending += len(page)
+            found = lookup([(fb.stock_code, fb.prediction_date) for fb in page])
             rows = []
             for fb in page:
-                value = lookup(fb.stock_code, fb.prediction_date)
+                value = found.get((fb.stock_code, fb.prediction_date))
                 if value is None:
                     continue
                 rows.append(outcome(fb, value, 1 if value > SUCCESS_THRESHOLD else 0))
@@ -156,26 +158,46 @@ class FeedbackSystem(DomainStore):
         log.info("feedback updated from performance: %d of %d pending", updated, pending)
         return pending == 0 or updated > 0
 
-    def _return_lookup(self, returns: Optional[ReturnSource]) -> Callable[[str, Any], Optional[float]]:
+    def _return_lookup(
+        self, returns: Optional[ReturnSource]
+    ) -> Callable[[List[Tuple[str, dt.date]]], Dict[Tuple[str, dt.date], float]]:
+        """A function from (stock_code, prediction_date) pairs to the returns known for them."""
         if returns is None:
-            return self._tracked_return
-        if callable(returns):
-            return returns
-        mapping = returns
+            return self._tracked_returns
+        source = returns
 
-        def from_mapping(code: str, day: Any) -> Optional[float]:
-            value = mapping.get((code, day))
+        def one(code: str, day: dt.date) -> Optional[float]:
+            if callable(source):
+                return as_float(source(code, day))  # type: ignore[no-any-return]
+            value = source.get((code, day))
             if value is None:
-                value = mapping.get((code, day.isoformat()))
+                value = source.get((code, day.isoformat()))
             return as_float(value)  # type: ignore[no-any-return]
 
-        return from_mapping
+        def given(pairs: List[Tuple[str, dt.date]]) -> Dict[Tuple[str, dt.date], float]:
+            out = {}
+            for pair in pairs:
+                value = one(*pair)
+                if value is not None:
+                    out[pair] = value
+            return out
 
-    def _tracked_return(self, code: str, day: Any) -> Optional[float]:
-        row = self._store.get(PerformanceTracking, "accuracy", code, day)
-        if row is None or row.return_7d is None:
-            return None
-        return row.return_7d / 100.0
+        return given
+
+    def _tracked_returns(self, pairs: List[Tuple[str, dt.date]]) -> Dict[Tuple[str, dt.date], float]:
+        """The AccuracyTracker's 7-day returns (percent) of ``pairs`` as fractions, in one query."""
+        wanted = set(pairs)
+        rows = self._store.find(
+            PerformanceTracking,
+            Eq("source", "accuracy"),
+            In("stock_code", sorted({code for code, _ in wanted})),
+            In("tracking_date", sorted({day for _, day in wanted})),
+        )
+        return {
+            (r.stock_code, r.tracking_date): r.return_7d / 100.0
+            for r in rows
+            if r.return_7d is not None and (r.stock_code, r.tracking_date) in wanted
+        }
 
     def evaluate_model_performance(self, model_name: str = "ensemble", days_back: int = 30) -> Dict[str, Any]:
         """Evaluate a model on its processed predictions of the last ``days_back`` days
