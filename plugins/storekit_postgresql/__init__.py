@@ -190,6 +190,13 @@ class PostgreSQLFacts(SQLFacts):
         # exists, which an application role granted only DML lacks (storekit schema grant)
         if self.schema and not connection.dialect.has_schema(connection, self.schema):
             connection.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
+        elif self.schema and not connection.scalar(
+            sa.text("SELECT has_schema_privilege(:s, 'USAGE')"), {"s": self.schema}
+        ):
+            raise ConfigurationError(
+                f"role {connection.scalar(sa.text('SELECT current_user'))!r} may not use schema {self.schema!r}: "
+                "its owner grants access with `storekit schema grant ROLE`"
+            )
 
     def _values_sql(self, connection: sa.engine.Connection, table: sa.Table) -> str:
         quote = connection.dialect.identifier_preparer.quote
