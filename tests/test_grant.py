@@ -152,7 +152,7 @@ def test_the_dml_only_role_cannot_change_the_schema(owner_and_app: Tuple[str, st
         connect_args={"options": f"-c search_path={sa.engine.make_url(app_url).query['schema']}"},
     )
     try:
-        with pytest.raises(sa.exc.ProgrammingError, match="must be owner|permission denied"), engine.begin() as conn:
+        with pytest.raises(sa.exc.ProgrammingError, match=r"must be owner|permission denied"), engine.begin() as conn:
             conn.exec_driver_sql(ddl)
     finally:
         engine.dispose()
@@ -165,7 +165,7 @@ def test_grant_refuses_a_role_that_does_not_exist_owns_the_schema_or_is_a_superu
     owner_user = sa.engine.make_url(owner_url).username or "postgres"
     with pytest.raises(ConfigurationError, match="no role 'sk_no_such_role'"):
         grant("sk_no_such_role", owner_url)
-    with pytest.raises(ConfigurationError, match="superuser|owns schema"):
+    with pytest.raises(ConfigurationError, match=r"superuser|owns schema"):
         grant(owner_user, owner_url)
     result = CliRunner().invoke(main, ["schema", "grant", "sk_no_such_role", "--url", owner_url])
     assert result.exit_code == 2 and "create it first" in result.output
