@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from storekit import Store
-from storekit.errors import RecordValidationError
+from storekit.errors import IntegrityError, RecordValidationError
 from storekit.query import Eq
 from storekit.records import Feedback, ScreeningResult, SelectionResult
 
@@ -243,3 +243,29 @@ def test_model_accuracy_is_never_stale_after_a_write_through_any_path(storekit_s
         assert db.get_model_accuracy("ensemble") == pytest.approx(1 / 3)  # read inside the transaction
         raise RuntimeError("roll back")
     assert db.get_model_accuracy("ensemble") == 0.5  # the rolled-back row is gone, and so is its cached value
+
+
+def test_store_generation_changes_after_every_kind_of_write(storekit_store: Store) -> None:
+    rec = feedback("005930", 1)
+    writes = [
+        lambda: storekit_store.put(rec),
+        lambda: storekit_store.put_many([rec]),
+        lambda: storekit_store.delete(Feedback),
+        lambda: storekit_store.append([rec]),
+    ]
+    for write in writes:
+        before = storekit_store.generation
+        write()
+        assert storekit_store.generation != before
+    before = storekit_store.generation
+    with pytest.raises(IntegrityError):  # a failed write (duplicate key) changes it too
+        storekit_store.append([rec])
+    assert storekit_store.generation != before
+    before = storekit_store.generation
+    with storekit_store.transaction():
+        pass
+    assert storekit_store.generation != before
+    before = storekit_store.generation
+    storekit_store.count(Feedback)
+    list(storekit_store.find(Feedback))
+    assert storekit_store.generation == before  # reads leave it alone
