@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from storekit import Store
+from storekit.domain._data_synchronizer_json import SCREENING, SELECTION_LAYOUTS, item_values
 from storekit.errors import InputFileError
 from storekit.query import Eq
 from storekit.records import (
@@ -451,3 +452,39 @@ def test_run_full_sync_returns_the_legacy_counts(storekit_store: Store, tmp_path
     assert result == {"screening_synced": 2, "selection_synced": 1, "performance_updated": 1, "metrics_calculated": 8}
     again = storekit_store.data_synchronizer.run_full_sync(data_dir=tmp_path, today=TODAY)
     assert (again["screening_synced"], again["selection_synced"]) == (0, 0)
+
+
+# -- the generated fast path agrees with the reference validator ---------------------------
+
+_KEYS = sorted({key for layout in (SCREENING, *SELECTION_LAYOUTS) for v in layout.values for key in v.path})
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True),
+    st.sampled_from(["005930", "삼성전자", ""]),
+)
+_json = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=2), st.dictionaries(st.sampled_from(_KEYS), inner)),
+    max_leaves=12,
+)
+
+
+@given(
+    item=st.one_of(
+        _json,
+        st.dictionaries(st.sampled_from(_KEYS), _json),
+        st.dictionaries(st.sampled_from(_KEYS), _json).map(lambda d: {**d, "stock_code": "005930", "stock_name": "a"}),
+    ),
+    layout=st.sampled_from([SCREENING, *SELECTION_LAYOUTS]),
+)
+def test_the_fast_item_reader_agrees_with_the_reference_validator(item: Any, layout: Any) -> None:
+    problems: List[Tuple[str, str]] = []
+    reference = item_values(item, "$", layout.values, problems)
+    fast = layout.fast(item)
+    if problems:
+        assert fast is None
+    else:
+        assert fast is not None and fast.keys() == reference.keys()
+        assert all(fast[k] == reference[k] or (fast[k] != fast[k] and reference[k] != reference[k]) for k in fast)

@@ -15,7 +15,7 @@ reads as floats) are kept, ``NaN`` is refused (a missing number is ``null``), an
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import attrs
 
@@ -43,10 +43,56 @@ class Layout:
     name: str
     items: Tuple[str, ...]
     values: Tuple[Value, ...]
+    fast: Callable[[Any], Optional[Dict[str, Any]]] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "fast", _compile(self.values))
 
     @property
     def items_where(self) -> str:
         return "$" + "".join(f".{key}" for key in self.items)
+
+
+_FAST_CHECK = {
+    "string": "type({v}) is not str",
+    "boolean": "type({v}) is not bool",
+    # int becomes float below; NaN (v != v) and everything else take the slow path
+    "number": "type({v}) is not float and type({v}) is not int or {v} != {v}",
+}
+
+
+def _compile(values: Sequence[Value]) -> Callable[[Any], Optional[Dict[str, Any]]]:
+    """The values of a valid item, fast: a function generated once per layout that
+    returns ``None`` at the first doubt, and then :func:`item_values` runs, which is
+    the reference and words the problems. Same rules, no loop per value."""
+    lines = ["def fast(item):", "    if type(item) is not dict: return None"]
+    nodes: Dict[Tuple[str, ...], str] = {(): "item"}
+    out = []
+    for i, spec in enumerate(values):
+        for depth in range(1, len(spec.path)):
+            prefix = spec.path[:depth]
+            if prefix in nodes:
+                continue
+            parent, name = nodes[prefix[:-1]], f"n{len(nodes)}"
+            nodes[prefix] = name
+            get = f"{parent}.get({prefix[-1]!r})"
+            lines.append(f"    {name} = {get} if {parent} is not None else None")
+            lines.append(f"    if {name} is not None and type({name}) is not dict: return None")
+        parent, v = nodes[spec.path[:-1]], f"v{i}"
+        lines.append(f"    {v} = {parent}.get({spec.path[-1]!r}) if {parent} is not None else None")
+        check = _FAST_CHECK[spec.kind].format(v=v)
+        if spec.required:
+            lines.append(f"    if {v} is None or {check}: return None")
+        else:
+            lines.append(f"    if {v} is not None and ({check}): return None")
+        if spec.kind == "number":
+            lines.append(f"    if type({v}) is int: {v} = float({v})")
+        out.append(f"{spec.field!r}: {v}")
+    lines.append(f"    return {{{', '.join(out)}}}")
+    namespace: Dict[str, Any] = {}
+    exec("\n".join(lines), namespace)
+    fast: Callable[[Any], Optional[Dict[str, Any]]] = namespace["fast"]
+    return fast
 
 
 SCREENING = Layout(

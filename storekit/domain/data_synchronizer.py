@@ -241,12 +241,15 @@ class DataSynchronizer(DomainStore):
         if layout is None:
             return []
         records: List[Record] = []
+        fast = layout.fast
         for index, item in enumerate(items):
+            values = fast(item)
             where = f"{layout.items_where}[{index}]"
-            before = len(problems)
-            values = item_values(item, where, layout.values, problems)
-            if len(problems) > before:
-                continue
+            if values is None:
+                before = len(problems)
+                values = item_values(item, where, layout.values, problems)
+                if len(problems) > before:
+                    continue
             try:
                 if kind == "screening":
                     records.append(ScreeningHistory(**values, screening_date=day))
