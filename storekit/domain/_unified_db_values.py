@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Iterable, Iterator, List, Sequence, Tuple, TypeVar
 
 import attrs
 
