@@ -18,6 +18,7 @@ __all__ = ["main"]
 
 _COMMANDS: Dict[str, str] = {
     "demo": "storekit.cli._demo:demo",
+    "doctor": "storekit.cli._doctor:doctor",
     "migrate": "storekit.cli._migrate:migrate",
     "plugins": "storekit.cli._plugins:plugins",
     "rollback": "storekit.cli._rollback:rollback",
