@@ -140,9 +140,11 @@ def _field_writer(pos: int, write: Writer) -> Callable[[Sequence[Any]], Any]:
     return lambda r: write(r[pos])
 
 
-def _insert_sql(table: str, columns: Sequence[str]) -> str:
+def _insert_sql(table: str, columns: Sequence[str], as_text: Sequence[str] = ()) -> str:
     names = ", ".join(c if c == "rowid" else f'"{c}"' for c in columns)
-    return f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
+    # TEXT whose bytes are not UTF-8 was kept as bytes ("text_bytes"): CAST keeps it TEXT
+    marks = ", ".join("CAST(? AS TEXT)" if c in as_text else "?" for c in columns)
+    return f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
 
 
 class _Out:
@@ -164,13 +166,19 @@ class _Out:
                 self.extra.append(name)
                 self.report.extra_columns = tuple(self.extra)
 
-    def insert(self, columns: Sequence[str], rows: List[Tuple[Any, ...]], what: Optional[List[str]] = None) -> int:
+    def insert(
+        self,
+        columns: Sequence[str],
+        rows: List[Tuple[Any, ...]],
+        what: Optional[List[str]] = None,
+        as_text: Sequence[str] = (),
+    ) -> int:
         """Insert ``rows``; with ``what`` (a label per row) a row whose unique key is taken
         is skipped and listed in the report's conflicts instead of failing."""
         if not rows:
             return 0
         self.add_columns([c for c in columns if c not in self.known])
-        sql = _insert_sql(self.table, columns)
+        sql = _insert_sql(self.table, columns, as_text)
         if what is None:
             self.conn.executemany(sql, rows)
             return len(rows)
@@ -229,6 +237,13 @@ def _extras(extra: Any) -> Dict[str, Any]:
     return {c: untag_value(v) for c, v in extra.items()} if isinstance(extra, dict) else {}
 
 
+def _text_bytes(tagged: Any) -> List[str]:
+    """Columns of a ``{column: tagged value}`` dict that hold TEXT kept as bytes."""
+    if not isinstance(tagged, dict):
+        return []
+    return [c for c, v in tagged.items() if isinstance(v, list) and v and v[0] == "text_bytes"]
+
+
 def _write_records(
     reader: StoreRows, store: Store, w: _Writer, out: _Out, report: TableRollback, progress: Optional[Progress]
 ) -> None:
@@ -261,7 +276,7 @@ def _write_records(
     elsewhere: Set[Tuple[Any, ...]] = set()
     for other_file, other_table in others:
         elsewhere.update(_ledger(reader, spec, other_file, other_table))
-    next_id = _max_legacy_id(store, file, table) + 1
+    next_id: Optional[int] = None
     key_pos = [spec.field_names.index(k) for k in spec.key]
     for chunk in _chunks(reader.rows(spec.cls, constants), BATCH_ROWS):
         items: List[Tuple[int, Tuple[Any, ...], Any]] = []
@@ -273,6 +288,8 @@ def _write_records(
             elif w.by_id and key not in elsewhere and primary:
                 items.append((values[w.id_pos], values, _NEW))  # type: ignore[index]
             elif key not in elsewhere and primary:
+                if next_id is None:
+                    next_id = _max_legacy_id(store, file, table) + 1
                 items.append((next_id, values, _NEW))
                 next_id += 1
         _emit(out, w, items, report)
@@ -294,7 +311,7 @@ def _emit(out: _Out, w: _Writer, items: List[Tuple[int, Tuple[Any, ...], Any]], 
             report.from_legacy += 1
         extras = _extras(extra) if extra is not _NEW else {}
         if extras:
-            out.insert((*w.columns, *extras), [(*row, *extras.values())])
+            out.insert((*w.columns, *extras), [(*row, *extras.values())], as_text=_text_bytes(extra))
         else:
             plain.append(row)
     out.insert(w.columns, plain)
@@ -311,8 +328,8 @@ def _restore_quarantined(reader: StoreRows, w: _Writer, out: _Out, report: Table
             if not w.has_id:
                 values.pop("rowid", None)
                 values = {"rowid": q[i_id], **values}
-            columns = tuple(values)
-            report.restored += out.insert(columns, [tuple(values.values())], [f"quarantined legacy id {q[i_id]}"])
+            label = [f"quarantined legacy id {q[i_id]}"]
+            report.restored += out.insert(tuple(values), [tuple(values.values())], label, _text_bytes(kept))
 
 
 def _count(store: Store, w: _Writer) -> int:
@@ -384,8 +401,8 @@ def _rollback_table(
     w = _Writer(mapping, layout, tz)
     table_report = TableRollback(file, layout.name)
     report.tables.append(table_report)
-    table_report.total = _count(store, w)
     if progress:
+        table_report.total = _count(store, w)
         progress("start", table_report)
     out = _Out(conn, layout, table_report)
     _write_records(reader, store, w, out, table_report, progress)
