@@ -10,6 +10,7 @@ other processes.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 import threading
@@ -101,14 +102,10 @@ class Proxy:
 
 
 def _close(s: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         s.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         s.close()
-    except OSError:
-        pass
 
 
 def main(argv: List[str]) -> None:

@@ -43,7 +43,8 @@ class Backoff:
 
     @classmethod
     def from_environment(cls) -> Backoff:
-        """The default, with ``maximum`` from ``STOREKIT_FALLBACK_RETRY_MAX`` (seconds) if set."""
+        """The default, with ``maximum`` from ``STOREKIT_FALLBACK_RETRY_MAX`` (seconds) if
+        set; ``0`` turns the background replay off (replay only on demand)."""
         value = os.environ.get("STOREKIT_FALLBACK_RETRY_MAX")
         if not value:
             return cls()
@@ -53,6 +54,8 @@ class Backoff:
             raise ConfigurationError(
                 f"STOREKIT_FALLBACK_RETRY_MAX must be a number of seconds, not {value!r}"
             ) from None
+        if maximum < 0:
+            raise ConfigurationError(f"STOREKIT_FALLBACK_RETRY_MAX must not be negative, not {value!r}")
         return cls(initial=min(0.5, maximum), maximum=maximum)
 
     def delays(self) -> Iterator[float]:
@@ -136,7 +139,7 @@ class FallbackBackend:
         self.fallback = fallback
         self.name = primary.name
         self.backoff = backoff
-        self.background = background
+        self.background = background and backoff.maximum > 0
         self._record_types = list(record_types)
         self._local = threading.local()
         self._cond = threading.Condition()
@@ -181,7 +184,7 @@ class FallbackBackend:
                 pending,
                 self.fallback,
             )
-            self._start_replayer()
+            self._start_replayer(wait_first=False)
         else:
             self._mode = PRIMARY
 
@@ -494,7 +497,10 @@ class FallbackBackend:
             log.warning(
                 "%d outbox write(s) conflicted with the primary; kept in storekit_outbox_conflicts", len(conflicts)
             )
-        return SyncReport(replayed=len(mine), skipped=len(entries) - len(mine), conflicts=len(conflicts))
+        skipped = len(entries) - len(mine)
+        if skipped:
+            log.info("%d outbox entr(ies) were already on the primary and were skipped", skipped)
+        return SyncReport(replayed=len(mine), skipped=skipped, conflicts=len(conflicts))
 
     def _replay_one_by_one(self, entries: List[Entry]) -> Tuple[set[str], List[Tuple[Entry, str, Tuple[Any, ...]]]]:
         """Replay with a savepoint per entry: what the primary refuses becomes a conflict.
@@ -539,17 +545,21 @@ class FallbackBackend:
 
     # -- background replay --------------------------------------------------------------
 
-    def _start_replayer(self) -> None:
+    def _start_replayer(self, *, wait_first: bool = True) -> None:
         if not self.background or self._closed.is_set():
             return
         with self._cond:
             if self._replayer is not None and self._replayer.is_alive():
                 return
-            self._replayer = threading.Thread(target=self._replay_loop, name="storekit-replay", daemon=True)
+            self._replayer = threading.Thread(
+                target=self._replay_loop, args=(wait_first,), name="storekit-replay", daemon=True
+            )
             self._replayer.start()
 
-    def _replay_loop(self) -> None:
+    def _replay_loop(self, wait_first: bool) -> None:
         delays = self.backoff.delays()
+        if wait_first and self._closed.wait(next(delays)):  # the primary has just failed
+            return
         while not self._closed.is_set():
             try:
                 report = self.sync()
