@@ -139,7 +139,8 @@ class ApiCallTracker(DomainStore):
         """
         start, end = self._period(hours, now)
         where: List[Filter] = [Eq("endpoint", endpoint), Range("timestamp", ge=start, le=end)]
-        groups = self._store.aggregate(ApiCall, *_TOTALS, where=where, group_by=["success"])
+        # one pass: grouped by (success, error_message), the groups also give the error types
+        groups = self._store.aggregate(ApiCall, *_TOTALS, where=where, group_by=["success", "error_message"])
         total = sum(g["count"] for g in groups)
         if not total:
             return None
@@ -162,7 +163,11 @@ class ApiCallTracker(DomainStore):
             total_response_size=response_size,
             avg_request_size=request_size / total,
             avg_response_size=response_size / total,
-            error_types=self._error_types(where),
+            error_types={
+                g["error_message"]: g["count"]
+                for g in groups
+                if g["success"] is False and g["error_message"] is not None
+            },
         )
 
     def _p95(self, where: Sequence[Filter], count: int, maximum: float) -> float:

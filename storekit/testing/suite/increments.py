@@ -8,7 +8,7 @@ from typing import Any, List
 import pytest
 
 from storekit import AggregateOverflowError, Capability, Query, QueryError, Range, Store
-from storekit.records import AlertStatistics, ApiCall, NotificationStats
+from storekit.records import AlertStatistics, ApiCall, NotificationStats, ScreeningHistory
 
 from ..plugin import requires
 
@@ -108,5 +108,12 @@ def test_query_offset_skips_in_order_after_the_keyset_and_before_the_limit(store
         ApiCall, where=[Range("response_time", le=4.0)], order_by=["-response_time"], offset=1
     )
     assert [r.id for r in store.backend.query(descending)] == [3, 4, 5, 2]
+    compound = [
+        ScreeningHistory(stock_code=f"{i:06d}", stock_name="n", screening_date=DAY, overall_score=float(i % 3))
+        for i in range(7)
+    ]
+    store.put_many(compound)
+    by_score: Query[ScreeningHistory] = Query(ScreeningHistory, order_by=["-overall_score"], offset=2, limit=3)
+    assert [r.stock_code for r in store.backend.query(by_score)] == ["000001", "000004", "000000"]
     with pytest.raises(QueryError, match="offset"):
         list(store.backend.query(Query(ApiCall, offset=-1)))
