@@ -49,8 +49,8 @@ def resolve_url(url: Optional[str] = None) -> str:
     for candidate in (url, os.environ.get("DATABASE_URL"), os.environ.get("STOREKIT_URL")):
         if candidate:
             try:
-                sa.engine.make_url(candidate)
-            except sa.exc.ArgumentError:
+                sa.engine.make_url(candidate).port  # noqa: B018  (the port is parsed when read)
+            except (sa.exc.ArgumentError, ValueError):
                 raise ConfigurationError(
                     f"not a database URL: {redact_url(candidate)!r} "
                     "(expected e.g. postgresql://user@host/db or sqlite:///path.db)"

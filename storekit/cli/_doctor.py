@@ -118,7 +118,10 @@ def _options(url: str, timeout: float) -> Dict[str, Any]:
     from ..registry import get_registry
 
     info = get_registry().backend_for_scheme(sa.engine.make_url(url).drivername)
-    probe = info.factory(url, {})
+    try:
+        probe = info.factory(url, {})
+    except (OSError, ValueError):  # reported by the connection check
+        return {}
     try:
         accepted: FrozenSet[str] = getattr(getattr(probe, "facts", None), "options", frozenset())
     finally:

@@ -7,7 +7,7 @@ from typing import Any, Iterator, Mapping, Optional
 
 import sqlalchemy as sa
 
-from ..config import resolve_url
+from ..config import redact_text, redact_url, resolve_url
 from ..errors import ConfigurationError
 from ..registry import Registry, get_registry
 from ..sql import SQLBackend
@@ -24,7 +24,10 @@ def sql_backend(
     only on SQL backends: any other is a :class:`~storekit.ConfigurationError`."""
     resolved = resolve_url(url)
     info = (registry or get_registry()).backend_for_scheme(sa.engine.make_url(resolved).drivername)
-    backend = info.factory(resolved, dict(options or {}))
+    try:
+        backend = info.factory(resolved, dict(options or {}))
+    except (OSError, ValueError) as exc:  # e.g. a SQLite file whose directory cannot be made
+        raise ConfigurationError(f"cannot open {redact_url(resolved)}: {redact_text(str(exc))}") from None
     try:
         if not isinstance(backend, SQLBackend):
             raise ConfigurationError(
