@@ -116,6 +116,12 @@ class WriteBehind:
         """The last 1000 ``(record, error)`` pairs the backend refused for good."""
         _OPEN.add(self)
 
+    def __enter__(self) -> WriteBehind:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         s = self.stats
         return f"<WriteBehind on {self._store!r}: {s.pending} pending, {s.flushed} flushed, {s.failed} failed>"
