@@ -478,3 +478,42 @@ def test_a_fallback_store_passes_the_conformance_kit(
     assert data["summary"]["passed"] > 0
     if primary == "unreachable":
         assert proxy.accepted == 0  # really served by the fallback throughout
+
+
+# -- storekit sync --------------------------------------------------------------------------
+
+
+def test_storekit_sync_replays_reports_and_exits_by_what_is_left(
+    proxy: Proxy, open_fb: Callable[..., storekit.Store], direct: storekit.Store, fallback_url: str, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from storekit.cli import main
+
+    proxy.cut()
+    with open_fb() as store:
+        store.put(call(1))
+    args = [
+        "sync",
+        "--url",
+        proxy.url(str(direct.backend.url.render_as_string(hide_password=False))),  # type: ignore[attr-defined]
+        "--fallback",
+        fallback_url,
+        "--json",
+    ]
+    status = CliRunner().invoke(main, [*args, "--status"])
+    assert status.exit_code == 1, status.output
+    assert json.loads(status.output)["pending"] == 1
+    down = CliRunner().invoke(main, args)
+    assert down.exit_code == 3, down.output
+    proxy.restore()
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.output)
+    assert (report["replayed"], report["pending"], report["serving"]) == (1, 0, "primary")
+    assert [c.id for c in direct.find(ApiCall)] == [1]
+    text = CliRunner().invoke(main, args[:-1])
+    assert text.exit_code == 0 and "Replayed 0 write(s)" in text.output
+    sqlite_primary = CliRunner().invoke(main, ["sync", "--url", f"sqlite:///{tmp_path / 's.db'}"])
+    assert sqlite_primary.exit_code == 2
+    assert "has no fallback" in sqlite_primary.output

@@ -23,6 +23,7 @@ _COMMANDS: Dict[str, str] = {
     "plugins": "storekit.cli._plugins:plugins",
     "rollback": "storekit.cli._rollback:rollback",
     "schema": "storekit.cli._schema:schema",
+    "sync": "storekit.cli._sync:sync",
     "verify": "storekit.cli._verify:verify",
 }
 """Command name to ``module:attribute`` of its click command."""

@@ -74,7 +74,9 @@ class SyncReport:
     replay); ``conflicts``: entries (or records of an append) the primary refused in
     this run, moved to ``storekit_outbox_conflicts``; ``pending``: entries still waiting;
     ``conflicts_total``: every conflict kept in the fallback file; ``serving``:
-    ``"primary"`` or ``"fallback"`` after the run.
+    ``"primary"`` or ``"fallback"`` after the run; ``oldest_pending``: when the oldest
+    waiting entry was written (UTC, ISO 8601); ``last_error``: why the primary was last
+    found unreachable.
     """
 
     replayed: int = 0
@@ -85,6 +87,8 @@ class SyncReport:
     serving: str = PRIMARY
     primary: str = ""
     fallback: Optional[str] = None
+    oldest_pending: Optional[str] = None
+    last_error: Optional[str] = None
 
     def as_dict(self) -> Dict[str, Any]:
         """The report as a JSON-able dict (``storekit sync --json``)."""
@@ -442,14 +446,21 @@ class FallbackBackend:
                 raise
             return self._report(report)
 
+    def status(self) -> SyncReport:
+        """Where the outbox stands, without replaying anything (the primary is not contacted)."""
+        return self._report(SyncReport())
+
     def _report(self, report: SyncReport) -> SyncReport:
         with self.fallback._connection(write=False) as conn:
             pending = _outbox.pending_count(conn)
             total = _outbox.conflict_count(conn)
+            oldest = _outbox.oldest_pending(conn)
         return attrs.evolve(
             report,
             pending=pending,
             conflicts_total=total,
+            oldest_pending=oldest,
+            last_error=self.last_error,
             serving=self._mode,
             primary=_describe(self.primary),
             fallback=_describe(self.fallback),
