@@ -155,3 +155,18 @@ def test_cli_exit_codes_and_json(migrated: Store, hostile: Path) -> None:
     assert text.exit_code == 1 and f"id {legacy_id}" in text.output
     usage = runner.invoke(main, ["verify", str(hostile), "--against", url, "--timezone", "Mars/Olympus"])
     assert usage.exit_code == 2
+
+
+def test_a_zero_whose_sign_changed_is_found(migrated: Store, hostile: Path) -> None:
+    file, table = "strategy_performance.db", "daily_strategy_returns"
+    with sqlite3.connect(str(hostile / file)) as conn:
+        strategy, day = conn.execute(f"SELECT strategy_name, date FROM {table} WHERE daily_return = 0").fetchone()
+        legacy_id = conn.execute(f"SELECT id FROM {table} WHERE strategy_name = ? AND date = ?", (strategy, day))
+        legacy_id = legacy_id.fetchone()[0]
+    # PostgreSQL parses a bound -0.0 as -(0.0), a numeric 0: send the float8 text instead
+    pg = migrated.backend.name == "postgresql"
+    zero = "CAST(:z AS DOUBLE PRECISION)" if pg else ":z"
+    sql = f"UPDATE {table} SET daily_return = {zero} WHERE strategy_name = :s AND date = :d"
+    execute(migrated, sql, z="-0" if pg else -0.0, s=strategy, d=day)
+    [finding] = verify(hostile, migrated).findings
+    assert (finding.file, finding.legacy_id, finding.column) == (file, legacy_id, "daily_return")

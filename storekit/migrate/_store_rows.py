@@ -65,8 +65,8 @@ class StoreRows:
         try:
             with self._engine.connect() as conn:
                 result = conn.execution_options(yield_per=_CHUNK).execute(stmt)
-                for row in result:
-                    yield tuple(row)
+                for partition in result.partitions():
+                    yield from partition
         except sa.exc.SQLAlchemyError as exc:
             orig = getattr(exc, "orig", None) or exc
             first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__

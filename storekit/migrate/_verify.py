@@ -25,10 +25,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import attrs
 
+from ..legacy import MAIN_DB
 from ..query import Eq, Filter, In, Range
 from ..records import Kind, LegacyRow, QuarantinedRow, RecordSpec, spec_of
 from ..store import Store
-from ._convert import DEFAULT_ZONE, Converter, Quarantine, converter_for, real, text, zone
+from ._convert import DEFAULT_ZONE, Converter, Quarantine, converter_for, real, text, writer_for, zone
 from ._mapping import TableMapping, mapping_for, migration_order
 from ._run import tag_value
 from ._store_rows import StoreRows
@@ -222,6 +223,7 @@ class _Check:
         known = set(mapping.known_columns)
         self.extra = tuple((c, i) for i, c in enumerate(columns) if c not in known)
         self.by_id = ("id", "id") in {(c.column, c.field) for c in mapping.columns} and self.spec.key == ("id",)
+        self.quick = _compile_quick(mapping, position, fields, tz)
         self.id_pos = position.get("id")
         self.id_field = fields.get("id")
 
@@ -257,6 +259,56 @@ class _Check:
         for field_pos, value in self.constants:
             if found[field_pos] != value:
                 yield self.spec.field_names[field_pos], "changed", _short(value), _short(found[field_pos])
+
+
+_IDENTITY_FORMATS = ("real", "int", "text")
+
+
+def _compile_quick(
+    mapping: TableMapping, position: Dict[str, int], fields: Dict[str, int], tz: dt.tzinfo
+) -> Callable[[Sequence[Any], Sequence[Any]], bool]:
+    """``quick(row, found)``: True when every mapped column of the legacy ``row`` (rowid
+    first) is exactly what the legacy code would write for the stored field tuple ``found``
+    (the rollback writers of :func:`writer_for`). Generated once per table, like the SQL
+    backend's writers. False means "look closer": the per-column comparison then decides
+    (an equivalent spelling such as JSON with another key order, a ``-0.0``, a real change).
+    """
+    env: Dict[str, Any] = {}
+    conds: List[str] = []
+    sqlalchemy = mapping.file == MAIN_DB
+    for n, cm in enumerate(mapping.columns):
+        pos = position.get(cm.column)
+        if cm.split is not None:
+            if pos is None:
+                continue
+            num, txt = fields[cm.split[0]], fields[cm.split[1]]
+            conds.append(f"v[{pos + 1}] == (f[{num}] if f[{txt}] is None else f[{txt}]) and f[{num}] != 0")
+            continue
+        j = fields[cm.field]
+        if pos is None:
+            conds.append(f"f[{j}] is None")
+            continue
+        i = pos + 1
+        if cm.conversion in _IDENTITY_FORMATS:
+            conds.append(f"v[{i}] == f[{j}]")
+            if cm.conversion == "real":
+                conds.append(f"f[{j}] != 0")  # the sign of a zero is checked closely
+            elif cm.conversion == "int":
+                conds.append(f"type(v[{i}]) is not float")
+            continue
+        env[f"w{n}"] = writer_for(cm.conversion, tz, sqlalchemy=sqlalchemy)
+        conds.append(f"v[{i}] == w{n}(f[{j}])")
+        if cm.conversion == "utc_sql":  # whole seconds only: a fraction is a change
+            conds.append(f"(f[{j}] is None or f[{j}].microsecond == 0)")
+        elif cm.conversion == "bool01":
+            conds.append(f"type(v[{i}]) is not float")
+    for n, (name, value) in enumerate(mapping.constants):
+        env[f"c{n}"] = value
+        conds.append(f"f[{fields[name]}] == c{n}")
+    source = "def quick(v, f):\n    return " + (" and ".join(conds) or "True") + "\n"
+    exec(compile(source, f"<storekit verify of {mapping.file}:{mapping.table}>", "exec"), env)
+    quick: Callable[[Sequence[Any], Sequence[Any]], bool] = env["quick"]
+    return quick
 
 
 def _key_value(kind: Kind, text_form: str) -> Any:
@@ -324,6 +376,7 @@ def _verify_table(
     def finding(legacy_id: int, column: Optional[str], problem: str, exp: Any = None, got: Any = None) -> None:
         report.findings.append(Finding(file, table, legacy_id, column, problem, exp, got))
 
+    quick = check.quick
     for batch in legacy_batches(conn, table, columns):
         lo, hi = batch[0][0], batch[-1][0]
         in_range: List[Filter] = [Eq("file", file), Eq("table", table), Range("legacy_id", ge=lo, le=hi)]
@@ -361,7 +414,7 @@ def _verify_table(
             if record is None:
                 finding(legacy_id, None, "missing: neither in the store nor in quarantine")
                 continue
-            problems = list(check.compare(values, record))
+            problems = [] if quick(row, record) else list(check.compare(values, record))
             if check.extra:
                 mine = ledger.get(legacy_id)
                 kept = (mine[l_extra] if mine is not None else None) or {}
