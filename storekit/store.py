@@ -6,6 +6,7 @@ import contextlib
 import functools
 import itertools
 import logging
+import threading
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -85,6 +86,7 @@ class Store:
         self._domains: Dict[str, Any] = {}
         self._generation = 0
         self._write_behind: Optional[WriteBehind] = None
+        self._transactions = threading.local()
 
     def __repr__(self) -> str:
         return f"<Store {self.backend.name} {self._url}>"
@@ -230,13 +232,30 @@ class Store:
             self._write_behind = WriteBehind(self, **settings)
         return self._write_behind
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the calling thread is inside a :meth:`transaction` block.
+
+        .. versionadded:: 0.1
+        """
+        return bool(getattr(self._transactions, "depth", 0))
+
+    def _settle(self) -> None:
+        # Reads see the records queued for write-behind before them (outside a
+        # transaction, whose lock the queue's writer could be waiting for).
+        queue = self._write_behind
+        if queue is not None and not self.in_transaction:
+            queue.flush()
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Store]:
         """Every operation in the block, on this thread, commits or rolls back together."""
+        self._transactions.depth = getattr(self._transactions, "depth", 0) + 1
         try:
             with self.backend.transaction():
                 yield self
         finally:
+            self._transactions.depth -= 1
             self._generation = next(_GENERATIONS)
 
     # -- writes ------------------------------------------------------------------------
@@ -295,6 +314,7 @@ class Store:
 
     def get(self, record_type: Type[R], *key: Any) -> Optional[R]:
         """The record with this natural key (one value per key field), or ``None``."""
+        self._settle()
         result: Optional[R] = self.backend.get(record_type, tuple(key))
         return result
 
@@ -307,6 +327,7 @@ class Store:
         after: Any = None,
     ) -> Iterator[R]:
         """Stream the records matching every filter (see :mod:`storekit.query`)."""
+        self._settle()
         return self.backend.query(Query(record_type, where, order_by, limit, after))
 
     def pages(
@@ -335,6 +356,7 @@ class Store:
         group_by: Sequence[str] = (),
     ) -> List[Dict[str, Any]]:
         """Grouped aggregates (see :class:`storekit.query.Aggregate`)."""
+        self._settle()
         return self.backend.aggregate(Aggregate(record_type, aggs, where, group_by))
 
     def count(self, record_type: type, *where: Filter) -> int:

@@ -14,6 +14,11 @@ error. :meth:`WriteBehind.flush` waits for what was queued, :meth:`WriteBehind.c
 (called by :meth:`storekit.Store.close`) flushes and stops, and queues still open at
 interpreter exit are flushed then (``atexit``).
 
+Reads through the store (:meth:`~storekit.Store.get`, :meth:`~storekit.Store.find`,
+:meth:`~storekit.Store.aggregate` and what uses them) first wait for the store's queue
+to be written, so a caller reads its own queued records; inside a transaction they do
+not wait (records submitted inside one are written at once, as part of it).
+
 .. versionadded:: 0.1
 """
 
@@ -131,7 +136,13 @@ class WriteBehind:
     def submit(self, record: Record) -> None:
         """Queue ``record`` to be written (as :meth:`storekit.Store.put` would) and return
         at once; if the queue is full, wait up to ``put_timeout`` seconds for room, then
-        raise :class:`~storekit.QueueFullError` (the record is not queued)."""
+        raise :class:`~storekit.QueueFullError` (the record is not queued).
+
+        Inside a :meth:`storekit.Store.transaction` block the record is written at once,
+        as part of the transaction (and not counted here)."""
+        if self._store.in_transaction:
+            self._store.put(record)
+            return
         with self._lock:
             if len(self._queue) >= self.max_queued or self._closing:
                 self._wait_for_room()
@@ -178,6 +189,8 @@ class WriteBehind:
 
         Raises :class:`~storekit.BackendError` if that takes longer than ``timeout``
         seconds (``None``: no limit); the records stay queued."""
+        if self._queued == self._flushed + self._failed:  # nothing queued (the fast path of reads)
+            return
         with self._lock:
             target = self._queued
             if self._flushed + self._failed >= target:

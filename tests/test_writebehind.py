@@ -219,3 +219,32 @@ def test_a_database_failing_under_the_queue_is_covered_by_the_fallback(
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+def test_reads_through_the_store_see_the_records_queued_before_them(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        queue = store.write_behind(flush_interval=60)
+        queue.submit(call(1))
+        assert store.get(ApiCall, 1) == call(1)
+        queue.submit(call(2))
+        assert store.count(ApiCall) == 2
+        queue.submit(call(3))
+        assert [c.id for c in store.find(ApiCall)] == [1, 2, 3]
+
+
+def test_inside_a_transaction_a_submitted_record_is_part_of_it(tmp_path: Path) -> None:
+    class Abort(Exception):
+        pass
+
+    with open_store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        queue = store.write_behind()
+        with pytest.raises(Abort), store.transaction():
+            queue.submit(call(1))
+            assert store.in_transaction
+            raise Abort
+        assert not store.in_transaction
+        assert store.count(ApiCall) == 0
+        with store.transaction():
+            queue.submit(call(2))
+        assert store.count(ApiCall) == 1
+        assert queue.stats.queued == 0
