@@ -260,3 +260,15 @@ def test_hostile_profile_migrates_verifies_and_rolls_back_equal(store: Store, tm
     assert report.conflicts == []
     assert sum(t.restored for t in report.tables) == migrated.quarantined
     assert differences(tmp_path / "data", tmp_path / "out") == []
+
+
+SAMPLES = Path("/work/shared/legacy/samples/written-by-legacy-modules")
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"{SAMPLES} (files written by the legacy modules) is not here")
+def test_files_written_by_the_legacy_modules_roll_back_equal(store: Store, tmp_path: Path) -> None:
+    clear(store)
+    migrate(SAMPLES, store)
+    assert verify(SAMPLES, store).ok
+    rollback(store, tmp_path / "out")
+    assert differences(SAMPLES, tmp_path / "out") == []
