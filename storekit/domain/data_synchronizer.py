@@ -128,6 +128,57 @@ def _price(prices: Optional[Prices], code: str) -> Optional[float]:
     return None if value is None else float(value)
 
 
+def _read_records(
+    kind: str, data: bytes, day: dt.date, layouts: Sequence[Layout], problems: List[Problem]
+) -> List[Record]:
+    """The records of one file; every problem found is appended to ``problems``."""
+    try:
+        document = _parse_json(data)
+    except UnicodeDecodeError as exc:
+        problems.append(("$", f"not UTF-8 text (byte {exc.start})"))
+        return []
+    except json.JSONDecodeError as exc:
+        problems.append(("$", f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"))
+        return []
+    layout, items = find_items(document, layouts, problems)
+    if layout is None:
+        return []
+    records: List[Record] = []
+    fast = layout.fast
+    for index, item in enumerate(items):
+        values = fast(item)
+        where = ""
+        if values is None:
+            where = f"{layout.items_where}[{index}]"
+            before = len(problems)
+            values = item_values(item, where, layout.values, problems)
+            if len(problems) > before:
+                continue
+        try:
+            if kind == "screening":
+                records.append(ScreeningHistory(**values, screening_date=day))
+            else:
+                if values["predicted_direction"] is None:
+                    values["predicted_direction"] = "unknown"  # the legacy default
+                records.append(SelectionHistory(**values, selection_date=day))
+        except RecordValidationError as exc:
+            where = where or f"{layout.items_where}[{index}]"
+            for error in exc.errors:
+                problems.append((where + field_where(layout, error.field), error.reason))
+    return records
+
+
+@attrs.frozen
+class _Parsed:
+    """A parsed file: its path, its SyncedFile (status ``synced``), its records and the
+    problems found (the records are written only when there are none)."""
+
+    path: Path
+    identity: SyncedFile
+    records: List[Record]
+    problems: Tuple[Problem, ...]
+
+
 class DataSynchronizer(DomainStore):
     """The persistence methods of DataSynchronizer (``data/learning/learning_data.db``).
 
@@ -175,22 +226,19 @@ class DataSynchronizer(DomainStore):
             chosen = tuple(layout for layout in chosen if layout.name in layouts)
             if not chosen:
                 raise ValueError(f"layouts must name at least one of {[x.name for x in SELECTION_LAYOUTS]}")
-        outcomes: List[FileOutcome] = []
         directory = base / subdir
         names = sorted(os.listdir(directory)) if directory.is_dir() else []
+        outcomes: List[FileOutcome] = []
         for name in names:
             day = _file_date(name, prefix)
-            if day is None or day < cutoff:
-                continue
-            outcome = self._sync_file(kind, base, directory / name, day, chosen, force)
-            if outcome.status == "failed":
-                log.warning("%s", outcome.error)
-            outcomes.append(outcome)
+            if day is not None and day >= cutoff:
+                outcomes.append(self._write(self._read(kind, base, directory / name, day, chosen, force)))
         return SyncReport(kind, tuple(outcomes))
 
-    def _sync_file(
+    def _read(
         self, kind: str, base: Path, path: Path, day: dt.date, layouts: Sequence[Layout], force: bool
-    ) -> FileOutcome:
+    ) -> Union[FileOutcome, _Parsed]:
+        """The outcome of a file that needs no parsing, else what parsing it gave."""
         rel = path.relative_to(base).as_posix()
         try:
             stat = path.stat()
@@ -201,23 +249,32 @@ class DataSynchronizer(DomainStore):
         except OSError as exc:
             return FileOutcome(str(path), "failed", problems=(("$", f"cannot read the file: {exc.strerror}"),))
         digest = hashlib.sha256(data).hexdigest()
-        identity: Dict[str, Any] = {
-            "path": rel,
-            "kind": kind,
-            "size": len(data),
-            "mtime_ns": stat.st_mtime_ns,
-            "sha256": digest,
-        }
         if known is not None and known.sha256 == digest:  # touched, not changed
             self._store.put(attrs.evolve(known, size=len(data), mtime_ns=stat.st_mtime_ns))  # type: ignore[misc]
             return self._known(known, path)
+        identity = SyncedFile(
+            path=rel, kind=kind, size=len(data), mtime_ns=stat.st_mtime_ns, sha256=digest, status="synced"
+        )
         problems: List[Problem] = []
-        records = self._records(kind, data, day, layouts, problems)
-        if problems:
-            self._store.put(SyncedFile(**identity, status="failed", problems=[list(p) for p in problems]))
-            return FileOutcome(str(path), "failed", problems=tuple(problems))
-        self._store.put_many([*records, SyncedFile(**identity, status="synced", rows=len(records))])
-        return FileOutcome(str(path), "synced", rows=len(records))
+        records = _read_records(kind, data, day, layouts, problems)
+        return _Parsed(path, identity, records, tuple(problems))
+
+    def _write(self, job: Union[FileOutcome, _Parsed]) -> FileOutcome:
+        """Write a parsed file (its records and its SyncedFile, in one transaction)."""
+        if isinstance(job, FileOutcome):
+            outcome = job
+        else:
+            records, problems = job.records, job.problems
+            if problems:
+                status = attrs.evolve(job.identity, status="failed", problems=[list(p) for p in problems])  # type: ignore[misc]
+                self._store.put(status)
+                outcome = FileOutcome(str(job.path), "failed", problems=tuple(problems))
+            else:
+                self._store.put_many([*records, attrs.evolve(job.identity, rows=len(records))])  # type: ignore[misc]
+                outcome = FileOutcome(str(job.path), "synced", rows=len(records))
+        if outcome.status == "failed":
+            log.warning("%s", outcome.error)
+        return outcome
 
     @staticmethod
     def _known(known: SyncedFile, path: Path) -> FileOutcome:
@@ -225,42 +282,6 @@ class DataSynchronizer(DomainStore):
             problems = tuple((str(p[0]), str(p[1])) for p in known.problems or ())
             return FileOutcome(str(path), "failed", problems=problems)
         return FileOutcome(str(path), "unchanged")
-
-    def _records(
-        self, kind: str, data: bytes, day: dt.date, layouts: Sequence[Layout], problems: List[Problem]
-    ) -> List[Record]:
-        try:
-            document = _parse_json(data)
-        except UnicodeDecodeError as exc:
-            problems.append(("$", f"not UTF-8 text (byte {exc.start})"))
-            return []
-        except json.JSONDecodeError as exc:
-            problems.append(("$", f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"))
-            return []
-        layout, items = find_items(document, layouts, problems)
-        if layout is None:
-            return []
-        records: List[Record] = []
-        fast = layout.fast
-        for index, item in enumerate(items):
-            values = fast(item)
-            where = f"{layout.items_where}[{index}]"
-            if values is None:
-                before = len(problems)
-                values = item_values(item, where, layout.values, problems)
-                if len(problems) > before:
-                    continue
-            try:
-                if kind == "screening":
-                    records.append(ScreeningHistory(**values, screening_date=day))
-                else:
-                    if values["predicted_direction"] is None:
-                        values["predicted_direction"] = "unknown"  # the legacy default
-                    records.append(SelectionHistory(**values, selection_date=day))
-            except RecordValidationError as exc:
-                for error in exc.errors:
-                    problems.append((where + field_where(layout, error.field), error.reason))
-        return records
 
     def sync_screening_results(
         self, days_back: int = 30, *, data_dir: Optional[PathLike] = None, today: Optional[dt.date] = None
