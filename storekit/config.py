@@ -7,12 +7,13 @@ at :func:`default_sqlite_path`.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
 import urllib.parse
 from pathlib import Path
-from typing import FrozenSet, Optional, Set
+from typing import FrozenSet, Optional, Set, Tuple
 
 import sqlalchemy as sa
 
@@ -123,11 +124,7 @@ def add_secret(value: Optional[str]) -> None:
 
 
 def _remember_url_password(url: str) -> None:
-    try:
-        password = sa.engine.make_url(url).password
-    except Exception:  # unparseable: the URL pattern of redact_text still covers it
-        return
-    add_secret(None if password is None else str(password))
+    add_secret(_url_password(url))  # an unparseable URL: the URL pattern of redact_text covers it
 
 
 def known_secrets() -> FrozenSet[str]:
@@ -138,20 +135,33 @@ def known_secrets() -> FrozenSet[str]:
     .. versionadded:: 0.1
     """
     found: Set[str] = set()
-    for name, value in os.environ.items():
-        if SECRET_ENV_NAMES.search(name) and len(value) >= MIN_SECRET_LENGTH:
+    names, urls = _secret_env_names(tuple(os.environ))
+    for name in names:
+        value = os.environ.get(name, "")
+        if len(value) >= MIN_SECRET_LENGTH:
             found.add(value)
-    for name in URL_ENV_NAMES:
-        url = os.environ.get(name)
-        if url:
-            try:
-                password = sa.engine.make_url(url).password
-            except Exception:
-                continue
-            if password is not None and len(str(password)) >= MIN_SECRET_LENGTH:
-                found.add(str(password))
+    for name in urls:
+        password = _url_password(os.environ.get(name, ""))
+        if password is not None and len(password) >= MIN_SECRET_LENGTH:
+            found.add(password)
     with _lock:
         return frozenset(found | _secrets)
+
+
+@functools.lru_cache(maxsize=8)
+def _secret_env_names(names: Tuple[str, ...]) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    """Of the environment's variable ``names``: those holding secrets, those holding URLs
+    (cached: the regular expression runs once per distinct set of names, not per log record)."""
+    return tuple(n for n in names if SECRET_ENV_NAMES.search(n)), tuple(n for n in URL_ENV_NAMES if n in names)
+
+
+@functools.lru_cache(maxsize=64)
+def _url_password(url: str) -> Optional[str]:
+    try:
+        password = sa.engine.make_url(url).password
+    except Exception:
+        return None
+    return None if password is None else str(password)
 
 
 def redact_text(text: str) -> str:

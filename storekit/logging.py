@@ -44,7 +44,11 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "_storekit_redacted", False):
-            record.msg = redact_text(record.getMessage())
+            try:
+                message = record.getMessage()
+            except Exception:  # bad arguments: logging would print them raw in handleError
+                message = f"{record.msg} {record.args!r} (message arguments did not match)"
+            record.msg = redact_text(message)
             record.args = None
             if record.exc_info and not record.exc_text:
                 record.exc_text = _formatter.formatException(record.exc_info)

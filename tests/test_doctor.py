@@ -148,16 +148,16 @@ def test_a_plugin_that_fails_to_load_fails_the_plugins_check(tmp_path: Path, mon
 
 
 def test_writes_waiting_in_the_fallback_outbox_are_reported(tmp_path: Path) -> None:
-    from storekit.cli._doctor import pending_outbox_count
+    from storekit.cli._doctor import OutboxCounts, outbox_counts
     from storekit.records import Stock
 
     primary = f"postgresql://trader:{SECRET}@127.0.0.1:1/hantu"  # down: writes go to the fallback
     fallback = f"sqlite:///{tmp_path}/fallback.db"
-    assert pending_outbox_count(fallback) is None  # no outbox there yet
+    assert outbox_counts(fallback) is None  # no outbox there yet
     with open_store(primary, fallback=fallback, options={"connect_timeout": 1}) as store:
         store.put(Stock(id=1, code="005930", name="삼성전자", market="KOSPI"))
         store.put(Stock(id=2, code="000660", name="SK하이닉스", market="KOSPI"))
-    assert pending_outbox_count(fallback) == 2
+    assert outbox_counts(fallback) == OutboxCounts(pending=2, conflicts=0)
 
     result = CliRunner().invoke(main, ["doctor", "--json", "--url", fallback, "--fallback", fallback])
     outbox = {c["name"]: c for c in json.loads(result.output)["checks"]}["outbox"]

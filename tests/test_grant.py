@@ -175,3 +175,14 @@ def test_grant_on_sqlite_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["schema", "grant", "app", "--url", f"sqlite:///{tmp_path}/s.db"])
     assert result.exit_code == 2
     assert "file permissions" in result.output
+
+
+def test_the_dml_only_role_can_use_a_fallback(owner_and_app: Tuple[str, str, str], tmp_path: Path) -> None:
+    """The fallback's table on the primary (storekit_outbox_applied) is created by
+    ``storekit schema upgrade`` and granted, so the application role needs no DDL."""
+    owner_url, app_url, role = owner_and_app
+    done = grant(role, owner_url)
+    assert "storekit_outbox_applied" in done.tables
+    with open_store(app_url, fallback=f"sqlite:///{tmp_path}/fallback.db") as store:
+        store.put(NotificationStats(date=dt.date(2024, 5, 6), total_count=4))
+        assert store.get(NotificationStats, dt.date(2024, 5, 6)).total_count == 4  # type: ignore[union-attr]

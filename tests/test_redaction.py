@@ -128,3 +128,11 @@ def _exc_info() -> tuple[type[BaseException], BaseException, object]:
     info = sys.exc_info()
     assert info[0] is not None and info[1] is not None
     return info[0], info[1], info[2]
+
+
+def test_a_record_whose_arguments_do_not_match_is_still_redacted_and_never_raises() -> None:
+    add_secret(SECRET)
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "url %s and %d", (f"postgresql://u:{SECRET}@h",), None)
+    assert RedactingFilter().filter(record) is True
+    assert SECRET not in logging.Formatter().format(record)
+    assert "did not match" in record.getMessage()

@@ -39,7 +39,10 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def _indexes(url: str) -> Dict[str, Set[str]]:
     with sql_backend(url) as backend, backend.engine.connect() as conn:
         inspector = sa.inspect(conn)
-        return {t: {str(i["name"]) for i in inspector.get_indexes(t)} for t in inspector.get_table_names()}
+        # storekit_outbox_applied: the fallback's table, which upgrade creates and open_store
+        # creates only with a fallback
+        tables = [t for t in inspector.get_table_names() if t != "storekit_outbox_applied"]
+        return {t: {str(i["name"]) for i in inspector.get_indexes(t)} for t in tables}
 
 
 def _set_version(url: str, version: int) -> None:

@@ -6,7 +6,7 @@ import json
 import math
 import sys
 import time
-from typing import Any, Callable, Dict, FrozenSet, List, Optional
+from typing import Any, Dict, FrozenSet, List, Optional
 
 import attrs
 import click
@@ -200,26 +200,36 @@ def _schema(url: str, timeout: float) -> List[Check]:
     return [version, tables, indexes]
 
 
-def pending_outbox_count(fallback_url: str) -> Optional[int]:
-    """Extension point for the fallback's outbox: the number of writes journaled in the
-    fallback at ``fallback_url`` that wait for replay to the primary (``None``: no outbox
-    there yet). Reads the outbox table of :mod:`storekit.fallback`; replace the body with
-    that package's own public count once it has one."""
+@attrs.frozen
+class OutboxCounts:
+    """What waits in a fallback's outbox."""
+
+    pending: int
+    """Writes journaled in the fallback that wait for replay to the primary."""
+    conflicts: int
+    """Writes the primary refused at replay, kept in ``storekit_outbox_conflicts``."""
+
+
+def outbox_counts(fallback_url: str) -> Optional[OutboxCounts]:
+    """Extension point for the fallback's outbox, read-only: what waits in the outbox of
+    the fallback at ``fallback_url`` (``None``: no outbox there yet).
+
+    It reads the tables of :mod:`storekit.fallback` directly, because the public way
+    (``open_store(..., fallback=...)`` and ``FallbackBackend.status()``) opens the store,
+    which creates the fallback's tables and may start a replay, and the doctor changes
+    nothing. Replace the body with a public read-only count once that package has one."""
     import sqlalchemy as sa
 
-    from ..fallback._outbox import OUTBOX, pending_count
+    from ..fallback._outbox import OUTBOX, conflict_count, pending_count
     from ..schema._connect import sql_backend
 
     with sql_backend(fallback_url) as backend, backend._connection(write=False) as conn:
         if not sa.inspect(conn).has_table(OUTBOX.name):
             return None
-        return pending_count(conn)
+        return OutboxCounts(pending_count(conn), conflict_count(conn))
 
 
-PendingCounter = Callable[[str], Optional[int]]
-
-
-def _outbox(fallback: Optional[str], count: PendingCounter = pending_outbox_count) -> Check:
+def _outbox(fallback: Optional[str]) -> Check:
     from ..fallback import resolve_fallback
 
     try:
@@ -230,15 +240,24 @@ def _outbox(fallback: Optional[str], count: PendingCounter = pending_outbox_coun
         return Check("outbox", SKIP, "no fallback configured (STOREKIT_FALLBACK or --fallback)")
     where = redact_url(fallback_url)
     try:
-        pending = count(fallback_url)
+        counts = outbox_counts(fallback_url) or OutboxCounts(0, 0)
     except StorekitError as exc:
         return Check("outbox", FAIL, f"cannot read the fallback's outbox at {where}: {exc}")
-    if not pending:
-        return Check("outbox", OK, f"no writes waiting in {where}", {"pending": pending or 0})
-    return Check(
-        "outbox",
-        WARN,
-        f"{pending} write(s) in {where} wait for replay to the primary (the application "
-        "replays them when the primary answers)",
-        {"pending": pending},
-    )
+    data = attrs.asdict(counts)
+    if counts.conflicts:
+        return Check(
+            "outbox",
+            FAIL,
+            f"{counts.conflicts} write(s) the primary refused are kept in storekit_outbox_conflicts of "
+            f"{where}, and {counts.pending} wait for replay: look at them (`storekit sync --status`)",
+            data,
+        )
+    if counts.pending:
+        return Check(
+            "outbox",
+            WARN,
+            f"{counts.pending} write(s) in {where} wait for replay to the primary "
+            "(the application replays them when the primary answers; or run `storekit sync`)",
+            data,
+        )
+    return Check("outbox", OK, f"no writes waiting in {where}", data)

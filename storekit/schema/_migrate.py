@@ -16,7 +16,7 @@ from typing import Any, List, Mapping, Optional, Tuple
 import attrs
 import sqlalchemy as sa
 
-from ..errors import SchemaVersionError
+from ..errors import SchemaVersionError, UsageError
 from ..records import all_record_types
 from ..sql import SCHEMA_VERSION, SQLBackend
 from ._connect import sql_backend
@@ -80,6 +80,7 @@ def upgrade(url: Optional[str] = None, *, options: Optional[Mapping[str, Any]] =
                 raise newer_than_library(backend._described, before)
             revisions = _run(conn, backend, before, SCHEMA_VERSION)
         backend.ensure_schema(all_record_types())  # new tables; records the version if absent
+        _ensure_fallback_tables(conn)
         created = _create_missing_indexes(conn, backend)
         return SchemaChange(before, SCHEMA_VERSION, tuple(revisions), tuple(created))
 
@@ -92,7 +93,7 @@ def downgrade(version: int, url: Optional[str] = None, *, options: Optional[Mapp
     .. versionadded:: 0.1
     """
     if not 1 <= version <= SCHEMA_VERSION:
-        raise SchemaVersionError(f"no schema version {version}: this library knows 1 to {SCHEMA_VERSION}")
+        raise UsageError(f"no schema version {version}: this library knows 1 to {SCHEMA_VERSION}")
     with sql_backend(url, options) as backend, backend.transaction(), backend._connection() as conn:
         before = _locked_version(backend, conn)
         if before is None:
@@ -149,3 +150,11 @@ def _create_missing_indexes(conn: sa.engine.Connection, backend: SQLBackend) -> 
         index.create(conn)
         created.append(index.name or f"index on {table}")
     return created
+
+
+def _ensure_fallback_tables(conn: sa.engine.Connection) -> None:
+    """The table the fallback keeps on its primary (``storekit_outbox_applied``): created
+    here by the owner, so that an application role with only DML can use a fallback."""
+    from ..fallback._outbox import ensure_primary_tables
+
+    ensure_primary_tables(conn)
