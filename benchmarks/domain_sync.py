@@ -229,7 +229,12 @@ def _inputs() -> _Files:
     return _files
 
 
+def _meta(ctx: Any) -> None:
+    ctx.meta["domain_sync"] = {"files": FILES, "results_per_file": RESULTS_PER_FILE, "rows": ROWS}
+
+
 def bench_sqlite(ctx: Any) -> List[Result]:
+    _meta(ctx)
     inputs = _inputs()
     work = Path(tempfile.mkdtemp(prefix="storekit-bench-sync-db-"))
 
@@ -248,6 +253,7 @@ def bench_postgresql(ctx: Any) -> List[Result]:
     reason = pg_unreachable_reason(base)
     if reason:
         raise Unavailable(reason)
+    _meta(ctx)
     inputs = _inputs()
     work = Path(tempfile.mkdtemp(prefix="storekit-bench-sync-db-"))
     tag = f"skbench_sync_{os.getpid()}_{uuid.uuid4().hex[:6]}"
