@@ -22,7 +22,7 @@ from ..records import DailyAccuracy, DailySelection, PerformanceTracking
 from . import _accuracy_tracker_stats as stats
 from ._base import DomainStore
 
-__all__ = ["AccuracyTracker", "AccuracyTrend", "DailyAccuracyResult", "as_date"]
+__all__ = ["AccuracyTracker", "AccuracyTrend", "DailyAccuracyResult"]
 
 DateLike = Union[str, dt.date]
 PriceLookup = Callable[[str, dt.date], Optional[float]]
