@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator, Set
+from typing import Any, Dict, Iterator, Set
 
 import pytest
 import sqlalchemy as sa
@@ -37,12 +37,34 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def _indexes(url: str) -> Dict[str, Set[str]]:
+    return {table: shape["indexes"] for table, shape in _snapshot(url).items()}
+
+
+def _snapshot(url: str) -> Dict[str, Dict[str, Any]]:
+    """Every table's columns (name, type, nullable, default), indexes, unique constraints,
+    foreign keys and primary key, as the database reports them: a migrated store must
+    match a store created at the current version exactly."""
     with sql_backend(url) as backend, backend.engine.connect() as conn:
         inspector = sa.inspect(conn)
         # storekit_outbox_applied: the fallback's table, which upgrade creates and open_store
         # creates only with a fallback
         tables = [t for t in inspector.get_table_names() if t != "storekit_outbox_applied"]
-        return {t: {str(i["name"]) for i in inspector.get_indexes(t)} for t in tables}
+        return {
+            t: {
+                "columns": [
+                    (c["name"], str(c["type"]), c["nullable"], c.get("default")) for c in inspector.get_columns(t)
+                ],
+                "indexes": {str(i["name"]) for i in inspector.get_indexes(t)},
+                "indexed_columns": sorted((str(i["name"]), tuple(i["column_names"])) for i in inspector.get_indexes(t)),
+                "unique": sorted(tuple(u["column_names"]) for u in inspector.get_unique_constraints(t)),
+                "foreign_keys": sorted(
+                    (tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
+                    for f in inspector.get_foreign_keys(t)
+                ),
+                "primary_key": inspector.get_pk_constraint(t)["constrained_columns"],
+            }
+            for t in tables
+        }
 
 
 def _set_version(url: str, version: int) -> None:
@@ -81,16 +103,16 @@ def test_upgrade_migrates_an_older_store_to_what_a_new_store_has_and_keeps_its_d
     stock = Stock(id=7, code="005930", name="삼성전자", market="KOSPI")
     with open_store(fresh_url) as store:
         store.put(stock)
-    created_now = _indexes(fresh_url)
+    created_now = _snapshot(fresh_url)
     downgrade(1, fresh_url)
     older = _indexes(fresh_url)
-    assert older["indicators"] == created_now["indicators"] - {"ix_indicators_stock_id"}
+    assert older["indicators"] == created_now["indicators"]["indexes"] - {"ix_indicators_stock_id"}
 
     result = CliRunner().invoke(main, ["schema", "upgrade", "--url", fresh_url])
 
     assert result.exit_code == 0, result.output
     assert "schema version 1 -> 2 (migrations: 0002)" in result.output
-    assert _indexes(fresh_url) == created_now
+    assert _snapshot(fresh_url) == created_now
     with open_store(fresh_url) as store:
         assert store.get(Stock, 7) == stock
     assert inspect_schema(fresh_url).current

@@ -43,6 +43,7 @@ class SchemaChange:
 
     @property
     def changed(self) -> bool:
+        """Whether anything was done (a migration run, an index or the version created)."""
         return self.before != self.after or bool(self.revisions or self.created_indexes)
 
 
