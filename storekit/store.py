@@ -52,7 +52,7 @@ if TYPE_CHECKING:
         SystemAlertManager,
         UnifiedDb,
     )
-    from .fallback import SyncReport
+    from .fallback import ReplayReport
     from .writebehind import WriteBehind
 
 R = TypeVar("R", bound=Record)
@@ -209,16 +209,18 @@ class Store:
         """
         return str(getattr(self.backend, "served_by", "primary"))
 
-    def sync(self) -> SyncReport:
+    def sync(self) -> ReplayReport:
         """Replay the fallback's outbox to the primary now (see :doc:`/explanation/fallback`);
         a store without a fallback has nothing to replay.
 
         .. versionadded:: 0.1
         """
-        from .fallback import SyncReport
+        from .fallback import ReplayReport
 
         sync = getattr(self.backend, "sync", None)
-        return SyncReport(primary=repr(self.backend)) if sync is None else cast("SyncReport", sync())
+        if sync is None:
+            return ReplayReport(primary=f"{self.backend.name} {self._url}")
+        return cast("ReplayReport", sync())
 
     def write_behind(self, **settings: Any) -> WriteBehind:
         """The store's write-behind queue (:class:`storekit.writebehind.WriteBehind`),

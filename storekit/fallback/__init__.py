@@ -21,14 +21,14 @@ from ..config import redact_url
 from ..errors import ConfigurationError
 from ..registry import Registry
 from ..sql import SQLBackend
-from ._backend import Backoff, FallbackBackend, SyncReport
+from ._backend import Backoff, FallbackBackend, ReplayReport
 
 __all__ = [
     "DEFAULT",
     "FROM_ENVIRONMENT",
     "Backoff",
     "FallbackBackend",
-    "SyncReport",
+    "ReplayReport",
     "default_fallback_path",
     "resolve_fallback",
 ]

@@ -20,7 +20,7 @@ from ..sql import SQLBackend
 from . import _outbox
 from ._outbox import Entry, Op
 
-__all__ = ["Backoff", "FallbackBackend", "SyncReport"]
+__all__ = ["Backoff", "FallbackBackend", "ReplayReport"]
 
 log = logging.getLogger("storekit.fallback")
 
@@ -66,7 +66,7 @@ class Backoff:
 
 
 @attrs.frozen
-class SyncReport:
+class ReplayReport:
     """What one :meth:`storekit.Store.sync` did, and where the outbox stands.
 
     ``replayed``: outbox entries applied to the primary; ``skipped``: entries found
@@ -94,7 +94,7 @@ class SyncReport:
         """The report as a JSON-able dict (``storekit sync --json``)."""
         return attrs.asdict(self)
 
-    def __add__(self, other: SyncReport) -> SyncReport:
+    def __add__(self, other: ReplayReport) -> ReplayReport:
         return attrs.evolve(
             other,
             replayed=self.replayed + other.replayed,
@@ -414,7 +414,7 @@ class FallbackBackend:
         with self.fallback._connection(write=False) as conn:
             return _outbox.pending_count(conn)
 
-    def sync(self) -> SyncReport:
+    def sync(self) -> ReplayReport:
         """Replay the outbox to the primary now, in order, and serve from the primary
         once it is empty. Raises :class:`~storekit.BackendUnavailableError` if the
         primary cannot be reached (the outbox is kept)."""
@@ -446,11 +446,11 @@ class FallbackBackend:
                 raise
             return self._report(report)
 
-    def status(self) -> SyncReport:
+    def status(self) -> ReplayReport:
         """Where the outbox stands, without replaying anything (the primary is not contacted)."""
-        return self._report(SyncReport())
+        return self._report(ReplayReport())
 
-    def _report(self, report: SyncReport) -> SyncReport:
+    def _report(self, report: ReplayReport) -> ReplayReport:
         with self.fallback._connection(write=False) as conn:
             pending = _outbox.pending_count(conn)
             total = _outbox.conflict_count(conn)
@@ -466,8 +466,8 @@ class FallbackBackend:
             fallback=_describe(self.fallback),
         )
 
-    def _replay_all(self) -> SyncReport:
-        report = SyncReport()
+    def _replay_all(self) -> ReplayReport:
+        report = ReplayReport()
         while True:
             with self.fallback._connection(write=False) as conn:
                 entries = _outbox.read_batch(conn, REPLAY_BATCH)
@@ -475,7 +475,7 @@ class FallbackBackend:
                 return report
             report += self._replay(entries)
 
-    def _replay(self, entries: List[Entry]) -> SyncReport:
+    def _replay(self, entries: List[Entry]) -> ReplayReport:
         try:
             with self.primary.transaction(), self.primary._connection() as conn:
                 _outbox.prune_applied(conn)
@@ -511,7 +511,7 @@ class FallbackBackend:
         skipped = len(entries) - len(mine)
         if skipped:
             log.info("%d outbox entr(ies) were already on the primary and were skipped", skipped)
-        return SyncReport(replayed=len(mine), skipped=skipped, conflicts=len(conflicts))
+        return ReplayReport(replayed=len(mine), skipped=skipped, conflicts=len(conflicts))
 
     def _replay_one_by_one(self, entries: List[Entry]) -> Tuple[set[str], List[Tuple[Entry, str, Tuple[Any, ...]]]]:
         """Replay with a savepoint per entry: what the primary refuses becomes a conflict.
