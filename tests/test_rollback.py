@@ -150,3 +150,15 @@ def test_writers_write_what_the_legacy_code_writes(fmt: str, value: object, text
 def test_sqlalchemy_datetimes_keep_six_fraction_digits() -> None:
     at = dt.datetime(2026, 1, 10, 0, 15, 2, tzinfo=dt.timezone.utc)
     assert writer_for("sqlite_adapter", SEOUL, sqlalchemy=True)(at) == "2026-01-10 09:15:02.000000"
+
+
+def test_verify_inlines_the_same_local_timestamp_writers() -> None:
+    from storekit.migrate._verify import _INLINE_WRITERS
+
+    for at in (
+        dt.datetime(2026, 1, 10, 0, 15, 2, tzinfo=dt.timezone.utc),
+        dt.datetime(2026, 1, 10, 0, 15, 2, 7, tzinfo=dt.timezone.utc),
+    ):
+        for (fmt, sqlalchemy), expression in _INLINE_WRITERS.items():
+            inline = eval(expression.format("at"), {"_tz": SEOUL, "at": at})
+            assert inline == writer_for(fmt, SEOUL, sqlalchemy=sqlalchemy)(at)

@@ -20,8 +20,9 @@ import datetime as dt
 import math
 import sqlite3
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import attrs
 
@@ -37,6 +38,8 @@ from ._store_rows import StoreRows
 __all__ = ["Finding", "TableVerification", "VerifyReport", "verify"]
 
 BATCH_ROWS = 5_000
+
+T = TypeVar("T")
 
 Progress = Callable[[str, "TableVerification"], None]
 """Called with ``'start'``, ``'batch'`` and ``'end'`` and the table's report so far."""
@@ -138,8 +141,9 @@ def _safe_text(raw: bytes) -> Union[str, bytes]:
 
 
 def open_legacy(path: Path) -> sqlite3.Connection:
-    """``path`` opened read-only (the legacy files are never modified)."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    """``path`` opened read-only (the legacy files are never modified); usable from the
+    read-ahead thread (one thread at a time)."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
 
 
 def _fetch(conn: sqlite3.Connection, sql: str, params: Tuple[Any, ...]) -> List[Tuple[Any, ...]]:
@@ -263,6 +267,13 @@ class _Check:
 
 _IDENTITY_FORMATS = ("real", "int", "text")
 
+_INLINE_WRITERS: Dict[Tuple[str, bool], str] = {
+    ("local_iso_T", False): "{0}.astimezone(_tz).replace(tzinfo=None).isoformat()",
+    ("sqlite_adapter", False): "{0}.astimezone(_tz).replace(tzinfo=None).isoformat(' ')",
+    ("sqlite_adapter", True): "{0}.astimezone(_tz).replace(tzinfo=None).isoformat(' ', 'microseconds')",
+}
+"""What :func:`writer_for` computes for the local timestamp formats (a test holds them equal)."""
+
 
 def _compile_quick(
     mapping: TableMapping, position: Dict[str, int], fields: Dict[str, int], tz: dt.tzinfo
@@ -273,7 +284,7 @@ def _compile_quick(
     backend's writers. False means "look closer": the per-column comparison then decides
     (an equivalent spelling such as JSON with another key order, a ``-0.0``, a real change).
     """
-    env: Dict[str, Any] = {}
+    env: Dict[str, Any] = {"_tz": tz}
     conds: List[str] = []
     sqlalchemy = mapping.file == MAIN_DB
     for n, cm in enumerate(mapping.columns):
@@ -296,8 +307,13 @@ def _compile_quick(
             elif cm.conversion == "int":
                 conds.append(f"type(v[{i}]) is not float")
             continue
-        env[f"w{n}"] = writer_for(cm.conversion, tz, sqlalchemy=sqlalchemy)
-        conds.append(f"v[{i}] == w{n}(f[{j}])")
+        inline = _INLINE_WRITERS.get((cm.conversion, sqlalchemy))
+        if inline is not None:  # the writer's expression, without two calls per value
+            text = inline.format(f"f[{j}]")
+            conds.append(f"(v[{i}] is None if f[{j}] is None else v[{i}] == {text})")
+        else:
+            env[f"w{n}"] = writer_for(cm.conversion, tz, sqlalchemy=sqlalchemy)
+            conds.append(f"v[{i}] == w{n}(f[{j}])")
         if cm.conversion == "utc_sql":  # whole seconds only: a fraction is a change
             conds.append(f"(f[{j}] is None or f[{j}].microsecond == 0)")
         elif cm.conversion == "bool01":
@@ -377,28 +393,42 @@ def _verify_table(
         report.findings.append(Finding(file, table, legacy_id, column, problem, exp, got))
 
     quick = check.quick
-    for batch in legacy_batches(conn, table, columns):
-        lo, hi = batch[0][0], batch[-1][0]
-        in_range: List[Filter] = [Eq("file", file), Eq("table", table), Range("legacy_id", ge=lo, le=hi)]
-        quarantine = {r[q_id]: r for r in reader.rows(QuarantinedRow, in_range)}
-        ledger = {r[l_id]: r for r in reader.rows(LegacyRow, in_range)} if need_ledger else {}
-        records: Dict[Any, Tuple[Any, ...]] = {}
-        if check.by_id and check.id_pos is not None and check.id_field is not None:
-            ids = [row[1 + check.id_pos] for row in batch]
-            ints = [i for i in ids if isinstance(i, int)]
-            if ints:
-                where: List[Filter] = [*constants, Range("id", ge=min(ints), le=max(ints))]
-                records = {r[check.id_field]: r for r in reader.rows(spec.cls, where, order_by=("id",))}
-        elif not check.by_id:
-            keys = []
-            for entry in ledger.values():
-                key = _typed_key(spec, entry[l_key]) if entry[l_status] == "migrated" else None
-                if key is not None:
-                    keys.append(key)
-            records = _records_by_key(reader, check, keys)
+    by_id = check.by_id and check.id_pos is not None and not check.extra
+    id_col = 1 + (check.id_pos or 0)
+
+    def inputs() -> Iterator[Tuple[List[Tuple[Any, ...]], Dict[Any, Any], Dict[Any, Any], Dict[Any, Any]]]:
+        """Per legacy batch: its rows, and the quarantine, ledger and records of its range."""
+        for batch in legacy_batches(conn, table, columns):
+            lo, hi = batch[0][0], batch[-1][0]
+            in_range: List[Filter] = [Eq("file", file), Eq("table", table), Range("legacy_id", ge=lo, le=hi)]
+            quarantine = {r[q_id]: r for r in reader.rows(QuarantinedRow, in_range)}
+            ledger = {r[l_id]: r for r in reader.rows(LegacyRow, in_range)} if need_ledger else {}
+            records: Dict[Any, Tuple[Any, ...]] = {}
+            if check.by_id and check.id_pos is not None and check.id_field is not None:
+                ids = [row[1 + check.id_pos] for row in batch]
+                ints = [i for i in ids if isinstance(i, int)]
+                if ints:
+                    where: List[Filter] = [*constants, Range("id", ge=min(ints), le=max(ints))]
+                    records = {r[check.id_field]: r for r in reader.rows(spec.cls, where, order_by=("id",))}
+            elif not check.by_id:
+                keys = []
+                for entry in ledger.values():
+                    key = _typed_key(spec, entry[l_key]) if entry[l_status] == "migrated" else None
+                    if key is not None:
+                        keys.append(key)
+                records = _records_by_key(reader, check, keys)
+            yield batch, quarantine, ledger, records
+
+    for batch, quarantine, ledger, records in _read_ahead(inputs()):
+        report.checked += len(batch)
         for row in batch:
-            legacy_id, values = row[0], row[1:]
-            report.checked += 1
+            legacy_id = row[0]
+            if by_id and not quarantine:  # the common case, kept short
+                hit = records.get(row[id_col])
+                if hit is not None and quick(row, hit):
+                    report.matched += 1
+                    continue
+            values = row[1:]
             q = quarantine.get(legacy_id)
             if q is not None:
                 _check_quarantined(q[q_row], q[q_reason], columns, values, legacy_id, finding)
@@ -429,6 +459,23 @@ def _verify_table(
             progress("batch", report)
     if progress:
         progress("end", report)
+
+
+_END: Any = object()
+
+
+def _read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """``items``, with the next one read on a worker thread while the caller works on this
+    one: the drivers release the GIL while they wait for SQLite and the server, so the
+    reads overlap the comparison."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="storekit-verify") as pool:
+        ahead = pool.submit(next, items, _END)
+        while True:
+            item = ahead.result()
+            if item is _END:
+                return
+            ahead = pool.submit(next, items, _END)
+            yield item
 
 
 def _check_quarantined(
