@@ -405,16 +405,15 @@ def test_writers_on_several_threads_lose_nothing_across_a_cut(
 # -- the journal's encoding ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("record_type", all_record_types(), ids=lambda t: t.__name__)
 @settings(max_examples=10)
-@given(st.data())
-def test_the_outbox_payload_round_trips_every_record_type_exactly(data: st.DataObject) -> None:
-    for record_type in all_record_types():
-        recs = data.draw(st.lists(records(record_type), min_size=1, max_size=2), label=spec_of(record_type).name)
-        op = Op("upsert", record_type, tuple(recs))
-        back = decode_op("upsert", spec_of(record_type).table, encode_op(op), op.op_id)
-        assert len(back.records) == len(recs)
-        for a, b in zip(recs, back.records):
-            assert same_record(a, b), (a, b)
+@given(data=st.data())
+def test_the_outbox_payload_round_trips_every_record_type_exactly(record_type: type, data: st.DataObject) -> None:
+    rec = data.draw(records(record_type))
+    op = Op("upsert", record_type, (rec,))
+    back = decode_op("upsert", spec_of(record_type).table, encode_op(op), op.op_id)
+    assert len(back.records) == 1
+    assert same_record(rec, back.records[0]), (rec, back.records[0])
 
 
 # -- the conformance kit, through a fallback store ----------------------------------------------

@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import threading
+import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 import attrs
@@ -28,6 +29,9 @@ T = TypeVar("T")
 
 PRIMARY = "primary"
 FALLBACK = "fallback"
+
+PRUNE_EVERY_SECONDS = 3600.0
+"""How often increments on the primary also prune its expired replay marks."""
 
 REPLAY_BATCH = 500
 """Outbox entries replayed per primary transaction (a transaction is never split)."""
@@ -151,6 +155,7 @@ class FallbackBackend:
         self._active_fallback = 0
         self._switching = False
         self._primary_ready = False
+        self._pruned = 0.0
         self._replay_lock = threading.Lock()
         self._closed = threading.Event()
         self._replayer: Optional[threading.Thread] = None
@@ -197,6 +202,8 @@ class FallbackBackend:
             self.primary.ensure_schema(self._record_types)
             with self.primary.transaction(), self.primary._connection() as conn:
                 _outbox.ensure_primary_tables(conn)
+                _outbox.prune_applied(conn)
+            self._pruned = time.monotonic()
             self._primary_ready = True
 
     # -- which side ---------------------------------------------------------------------
@@ -319,6 +326,9 @@ class FallbackBackend:
                 if op.kind == "increment":  # not idempotent: mark it, in case the commit is lost
                     with self.primary._connection() as conn:
                         _outbox.claim(conn, [op.op_id])
+                        if time.monotonic() - self._pruned > PRUNE_EVERY_SECONDS:
+                            self._pruned = time.monotonic()
+                            _outbox.prune_applied(conn)
             except BackendUnavailableError as exc:
                 self._move_to_fallback(txn, exc)
             else:
