@@ -303,7 +303,7 @@ def test_a_replay_repeated_after_a_lost_acknowledgement_applies_nothing_twice(
     """The crash window between the primary's commit and the outbox's delete: the same
     entries are replayed again, and the applied-op marks make that a no-op."""
     proxy.cut()
-    store = open_fb(record_types=None)
+    store = open_fb(record_types=[ApiCall, NotificationStats])  # only what it writes
     store.append([call(1), call(2)])
     store.increment(stats(5), "total_count")
     store.put(call(3))

@@ -341,6 +341,7 @@ class FallbackBackend:
 
     def ensure_schema(self, record_types: Sequence[type]) -> None:
         self.fallback.ensure_schema(record_types)
+        self._record_types += [t for t in record_types if t not in self._record_types]
         if self._mode == PRIMARY:
             try:
                 self.primary.ensure_schema(record_types)
@@ -560,8 +561,10 @@ class FallbackBackend:
         with self.fallback.transaction(), self.fallback._connection() as conn:
             if _outbox.pending_count(conn):
                 return False
-            for record_type in reversed(all_record_types()):
-                self.fallback.delete(record_type, ())
+            mine = set(self._record_types)
+            for record_type in reversed(all_record_types()):  # children before parents
+                if record_type in mine:
+                    self.fallback.delete(record_type, ())
         return True
 
     # -- background replay --------------------------------------------------------------
