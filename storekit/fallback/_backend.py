@@ -415,6 +415,12 @@ class FallbackBackend:
             else:
                 self._local.served_by = PRIMARY
                 yield head
+                try:
+                    yield from records
+                except BackendUnavailableError as exc:  # part of the stream is out: raise
+                    self._mark_down(exc)
+                    raise
+                return
         self._local.served_by = side
         yield from records
 
