@@ -111,9 +111,14 @@ class EnhancedAdaptiveSystem(DomainStore):
             precision = recall = f1 = fpr = tpr = 0.0
         return ScreeningAccuracy(latest, total, passed, tp, fpr, tpr, precision, recall, f1)
 
-    def _per_selection_day(self, where: List[Any]) -> Dict[dt.date, Moments]:
+    def _per_selection_day(self, cutoff: dt.date) -> Dict[dt.date, Moments]:
         days: Dict[dt.date, Moments] = {}
-        for selection, perf in joins.inner(joins.selection_performance(self._store, where, [Eq("is_active", True)])):
+        pairs = joins.selection_performance(
+            self._store,
+            [Range("selection_date", ge=cutoff)],
+            [Eq("is_active", True), Range("tracking_date", ge=cutoff)],
+        )
+        for selection, perf in joins.inner(pairs):
             days.setdefault(selection.selection_date, Moments()).add(perf.price_change_pct)
         return days
 
@@ -126,7 +131,7 @@ class EnhancedAdaptiveSystem(DomainStore):
         are over the daily average returns, as the legacy method computed them.
         ``None`` when nothing joins."""
         cutoff = (today or dt.date.today()) - dt.timedelta(days=days_back)
-        days = self._per_selection_day([Range("selection_date", ge=cutoff)])
+        days = self._per_selection_day(cutoff)
         total = sum(m.rows for m in days.values())
         if not total:
             return None
