@@ -258,7 +258,7 @@ def _write_records(
         last: Optional[int] = None
         while True:
             where: List[Filter] = [*constants] + ([Range("id", gt=last)] if last is not None else [])
-            page = list(reader.rows(spec.cls, where, order_by=("id",), limit=BATCH_ROWS))
+            page = list(reader.rows(spec.cls, where, order_by=("id",), limit=BATCH_ROWS, stream=False))
             if not page:
                 return
             last = page[-1][w.id_pos]
@@ -268,7 +268,7 @@ def _write_records(
                 Eq("table", table),
                 Range("legacy_id", ge=min(ids), le=max(ids)),
             ]
-            ledger = {r[l_id]: r[l_extra] for r in reader.rows(LegacyRow, in_range)}
+            ledger = {r[l_id]: r[l_extra] for r in reader.all(LegacyRow, in_range)}
             _emit(out, w, [(r[w.id_pos], r, ledger.get(r[w.id_pos], _NEW)) for r in page], report)
             if progress:
                 progress("batch", report)

@@ -47,9 +47,12 @@ class StoreRows:
         where: Sequence[Filter] = (),
         order_by: Sequence[str] = (),
         limit: Optional[int] = None,
+        *,
+        stream: bool = True,
     ) -> Iterator[Tuple[Any, ...]]:
-        """Stream the matching rows (filters and order as for :meth:`Store.find`, whose
-        order always ends with the key)."""
+        """The matching rows (filters and order as for :meth:`Store.find`, whose order
+        always ends with the key). ``stream=False`` fetches them in one round trip (for
+        reads bounded by a batch), instead of through a server-side cursor."""
         if self._engine is None:
             names = spec_of(record_type).field_names
             found: Iterator[Any] = self.store.find(record_type, *where, order_by=order_by, limit=limit)
@@ -64,6 +67,9 @@ class StoreRows:
             stmt = stmt.limit(limit)
         try:
             with self._engine.connect() as conn:
+                if not stream:
+                    yield from conn.execute(stmt).all()
+                    return
                 result = conn.execution_options(yield_per=_CHUNK).execute(stmt)
                 for partition in result.partitions():
                     yield from partition
@@ -72,9 +78,11 @@ class StoreRows:
             first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
             raise BackendError(f"{self._name}: {first}", backend=self._name, orig=exc) from exc
 
-    def all(self, record_type: type, where: Sequence[Filter] = ()) -> List[Tuple[Any, ...]]:
-        """The matching rows as a list (for batch-sized reads)."""
-        return list(self.rows(record_type, where))
+    def all(
+        self, record_type: type, where: Sequence[Filter] = (), order_by: Sequence[str] = ()
+    ) -> List[Tuple[Any, ...]]:
+        """The matching rows as a list, in one round trip (for batch-sized reads)."""
+        return list(self.rows(record_type, where, order_by, stream=False))
 
 
 def _clause(table: sa.Table, flt: Filter) -> Any:

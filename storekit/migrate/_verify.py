@@ -362,7 +362,7 @@ def _records_by_key(
     for start in range(0, len(keys), 1000):
         chunk = keys[start : start + 1000]
         where = [In(name, sorted({k[i] for k in chunk}, key=repr)) for i, name in enumerate(spec.key)]
-        for row in reader.rows(spec.cls, where):
+        for row in reader.all(spec.cls, where):
             out[tuple(row[p] for p in positions)] = row
     return out
 
@@ -401,15 +401,15 @@ def _verify_table(
         for batch in legacy_batches(conn, table, columns):
             lo, hi = batch[0][0], batch[-1][0]
             in_range: List[Filter] = [Eq("file", file), Eq("table", table), Range("legacy_id", ge=lo, le=hi)]
-            quarantine = {r[q_id]: r for r in reader.rows(QuarantinedRow, in_range)}
-            ledger = {r[l_id]: r for r in reader.rows(LegacyRow, in_range)} if need_ledger else {}
+            quarantine = {r[q_id]: r for r in reader.all(QuarantinedRow, in_range)}
+            ledger = {r[l_id]: r for r in reader.all(LegacyRow, in_range)} if need_ledger else {}
             records: Dict[Any, Tuple[Any, ...]] = {}
             if check.by_id and check.id_pos is not None and check.id_field is not None:
                 ids = [row[1 + check.id_pos] for row in batch]
                 ints = [i for i in ids if isinstance(i, int)]
                 if ints:
                     where: List[Filter] = [*constants, Range("id", ge=min(ints), le=max(ints))]
-                    records = {r[check.id_field]: r for r in reader.rows(spec.cls, where, order_by=("id",))}
+                    records = {r[check.id_field]: r for r in reader.all(spec.cls, where, order_by=("id",))}
             elif not check.by_id:
                 keys = []
                 for entry in ledger.values():
