@@ -18,6 +18,10 @@ Values are written in the format the legacy code writes for each column
 (:func:`storekit.migrate._convert.writer_for`). The store is only read. Files are
 written under temporary names and renamed at the end, so a failure leaves no half file;
 existing files are overwritten only with ``force=True``.
+
+Records keyed by ``id`` are read a page at a time (constant memory). For the other
+tables the ledger's map from record key to legacy id is held in memory while the table
+is written: one entry per legacy row of that table.
 """
 
 from __future__ import annotations
