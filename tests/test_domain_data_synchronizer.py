@@ -200,6 +200,17 @@ def test_each_kind_of_invalid_screening_file_is_reported_with_its_json_path(
     assert storekit_store.count(ScreeningHistory) == 0
 
 
+def test_every_problem_of_an_item_is_reported_at_once(storekit_store: Store, tmp_path: Path) -> None:
+    _screening_file(tmp_path, "20261126", [_result("5930", overall_score="x", technical=[])])
+    (outcome,) = storekit_store.data_synchronizer.sync_files("screening", data_dir=tmp_path, today=TODAY).files
+    assert [where for where, _ in outcome.problems] == [
+        "$.results[0].overall_score",
+        "$.results[0].technical",
+        "$.results[0].stock_code",
+    ]
+    assert "stock code must be 6 characters" in outcome.problems[2][1]
+
+
 def test_json_infinity_is_kept_per_the_type_policy(storekit_store: Store, tmp_path: Path) -> None:
     path = tmp_path / "watchlist" / "screening_results_20261126_091500.json"
     path.parent.mkdir(parents=True)

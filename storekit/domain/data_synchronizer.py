@@ -28,6 +28,7 @@ from ..records import (
     ScreeningHistory,
     SelectionHistory,
     SyncedFile,
+    spec_of,
 )
 from . import _data_synchronizer_stats as joins
 from ._base import DomainStore
@@ -145,6 +146,7 @@ def _read_records(
         return []
     records: List[Record] = []
     fast = layout.fast
+    record_type = ScreeningHistory if kind == "screening" else SelectionHistory
     for index, item in enumerate(items):
         values = fast(item)
         where = ""
@@ -152,7 +154,8 @@ def _read_records(
             where = f"{layout.items_where}[{index}]"
             before = len(problems)
             values = item_values(item, where, layout.values, problems)
-            if len(problems) > before:
+            if len(problems) > before:  # the field checks too, to report every problem at once
+                problems.extend(_check_fields(record_type, layout, values, where))
                 continue
         try:
             if kind == "screening":
@@ -166,6 +169,22 @@ def _read_records(
             for error in exc.errors:
                 problems.append((where + field_where(layout, error.field), error.reason))
     return records
+
+
+def _check_fields(record_type: type, layout: Layout, values: Dict[str, Any], where: str) -> List[Problem]:
+    """The record's field checks (such as the stock code's form) on the values that
+    have the right JSON type."""
+    spec = spec_of(record_type)
+    found = []
+    for name, value in values.items():
+        if value is None:
+            continue
+        for check in spec.field(name).checks:
+            reason = check(value)
+            if reason is not None:
+                found.append((where + field_where(layout, name), reason))
+                break
+    return found
 
 
 @attrs.frozen
