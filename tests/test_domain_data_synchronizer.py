@@ -219,6 +219,7 @@ def test_json_infinity_is_kept_per_the_type_policy(storekit_store: Store, tmp_pa
         ' "fundamental": {"details": {"per": {"value": Infinity}}}}]}',
         encoding="utf-8",
     )
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # a BOM is allowed
     assert storekit_store.data_synchronizer.sync_screening_results(data_dir=tmp_path, today=TODAY) == 1
     row = storekit_store.get(ScreeningHistory, "000660", dt.date(2026, 11, 26))
     assert row is not None and row.per == math.inf and row.overall_score == -math.inf

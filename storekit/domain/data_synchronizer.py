@@ -118,8 +118,9 @@ def _file_date(name: str, prefix: str) -> Optional[dt.date]:
 
 
 def _parse_json(data: bytes) -> Any:
-    """The JSON document in ``data`` (UTF-8; ``Infinity``/``NaN`` are read as floats)."""
-    return json.loads(data.decode("utf-8"))
+    """The JSON document in ``data`` (UTF-8, a BOM allowed; ``Infinity``/``NaN`` are
+    read as floats)."""
+    return json.loads(data.decode("utf-8-sig"))
 
 
 def _price(prices: Optional[Prices], code: str) -> Optional[float]:
