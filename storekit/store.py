@@ -243,8 +243,9 @@ class Store:
         return bool(getattr(self._transactions, "depth", 0))
 
     def _settle(self) -> None:
-        # Reads see the records queued for write-behind before them (outside a
-        # transaction, whose lock the queue's writer could be waiting for).
+        # Reads, deletes and transactions come after the records queued for write-behind
+        # before them (not inside a transaction, whose lock the queue's writer could be
+        # waiting for).
         queue = self._write_behind
         if queue is not None and not self.in_transaction:
             queue.flush()
@@ -252,6 +253,7 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Store]:
         """Every operation in the block, on this thread, commits or rolls back together."""
+        self._settle()
         self._transactions.depth = getattr(self._transactions, "depth", 0) + 1
         try:
             with self.backend.transaction():
@@ -310,6 +312,7 @@ class Store:
     @_writes
     def delete(self, record_type: Type[R], *where: Filter) -> int:
         """Delete the records matching every filter; return how many were deleted."""
+        self._settle()
         return self.backend.delete(record_type, where)
 
     # -- reads -------------------------------------------------------------------------

@@ -15,9 +15,11 @@ error. :meth:`WriteBehind.flush` waits for what was queued, :meth:`WriteBehind.c
 interpreter exit are flushed then (``atexit``).
 
 Reads through the store (:meth:`~storekit.Store.get`, :meth:`~storekit.Store.find`,
-:meth:`~storekit.Store.aggregate` and what uses them) first wait for the store's queue
-to be written, so a caller reads its own queued records; inside a transaction they do
-not wait (records submitted inside one are written at once, as part of it).
+:meth:`~storekit.Store.aggregate` and what uses them), :meth:`~storekit.Store.delete`
+and the start of a :meth:`~storekit.Store.transaction` first wait for the store's queue
+to be written, so a caller reads its own queued records and a delete or transaction
+comes after them; inside a transaction nothing waits (records submitted inside one are
+written at once, as part of it).
 
 .. versionadded:: 0.1
 """
@@ -190,6 +192,8 @@ class WriteBehind:
         Raises :class:`~storekit.BackendError` if that takes longer than ``timeout``
         seconds (``None``: no limit); the records stay queued."""
         if self._queued == self._flushed + self._failed:  # nothing queued (the fast path of reads)
+            return
+        if threading.current_thread() is self._thread:  # the writer's own store calls
             return
         with self._lock:
             target = self._queued

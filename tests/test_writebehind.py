@@ -248,3 +248,15 @@ def test_inside_a_transaction_a_submitted_record_is_part_of_it(tmp_path: Path) -
             queue.submit(call(2))
         assert store.count(ApiCall) == 1
         assert queue.stats.queued == 0
+
+
+def test_a_delete_or_transaction_comes_after_the_records_queued_before_it(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        queue = store.write_behind(flush_interval=60)
+        queue.submit(call(1))
+        assert store.delete(ApiCall) == 1
+        queue.submit(call(2))
+        with store.transaction():
+            assert store.delete(ApiCall) == 1
+        queue.close()
+        assert store.count(ApiCall) == 0
