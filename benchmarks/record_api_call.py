@@ -8,7 +8,8 @@ fresh table, and is timed from the first call until every row is durable:
   queue's default settings), then ``flush()``.
 * ``record_api_call``: ``store.api_call_tracker.record_api_call(...)`` per call with
   the same values (the record is built inside the call, as the application's calls do),
-  then the store's queue is flushed.
+  then the store's queue is flushed; on PostgreSQL also through a store opened with a
+  SQLite fallback (``fallback store``), as the application runs it.
 * Raw limits, on an identical table (storekit's DDL, made by storekit in its own schema or
   file): PostgreSQL ``COPY ... FROM STDIN`` of the rows (the COPY text built in the timed
   part from driver-ready tuples) and psycopg2 ``execute_values`` (page 1000) in one
@@ -360,12 +361,15 @@ def _run(backend: _Backend, rows: int, repeats: int, meta: Dict[str, Any]) -> Li
         "write-behind": _write_behind,
         "record_api_call": _record_api_call,
     }
+    if backend.name == "postgresql":  # as the application runs it: with a SQLite fallback behind
+        sides["record_api_call, fallback store"] = _record_api_call
     times: Dict[str, List[float]] = {side: [] for side in sides}
     latency: Dict[str, List[Dict[str, float]]] = {side: [] for side in sides}
     legacy_times: List[float] = []
     legacy_latency: List[Dict[str, float]] = []
     legacy_lost: List[int] = []
     legacy_n = min(rows, LEGACY_MAX_CALLS)
+    scratch: List[str] = []
     try:
         for fn in raw.values():  # warm-up (imports, pools), untimed
             fn(raw_rows[:1000])
@@ -373,7 +377,11 @@ def _run(backend: _Backend, rows: int, repeats: int, meta: Dict[str, Any]) -> Li
             for case, fn in raw.items():
                 raw_times[case].append(fn(raw_rows))
             for side, fn_side in sides.items():
-                with open_store(backend.store_url(), fallback=None) as store:
+                fallback = None
+                if "fallback" in side:
+                    scratch.append(tempfile.mkdtemp(prefix="bench-fb-"))
+                    fallback = f"sqlite:///{os.path.join(scratch[-1], 'fallback.db')}"
+                with open_store(backend.store_url(), fallback=fallback) as store:
                     elapsed, lat = fn_side(store, calls)
                     assert store.count(type(calls[0])) == rows, f"{side}: not every call was written"
                 times[side].append(elapsed)
@@ -388,6 +396,8 @@ def _run(backend: _Backend, rows: int, repeats: int, meta: Dict[str, Any]) -> Li
             legacy_lost.append(lost)
     finally:
         backend.cleanup()
+        for directory in scratch:
+            shutil.rmtree(directory, ignore_errors=True)
     results = []
     for side in sides:
         for case, runs in raw_times.items():
