@@ -4,6 +4,7 @@ and the conflict rule, on the real PostgreSQL server behind a TCP proxy the test
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import inspect
 import json
@@ -516,3 +517,92 @@ def test_storekit_sync_replays_reports_and_exits_by_what_is_left(
     sqlite_primary = CliRunner().invoke(main, ["sync", "--url", f"sqlite:///{tmp_path / 's.db'}"])
     assert sqlite_primary.exit_code == 2
     assert "has no fallback" in sqlite_primary.output
+
+
+# -- random operations across random outages, against the reference model ----------------------
+
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("put"), st.integers(1, 6), st.sampled_from(["/a", "/b"])),
+        st.tuples(st.just("append"), st.just(0), st.sampled_from(["/a", "/b"])),
+        st.tuples(st.just("increment"), st.integers(1, 3), st.just("")),
+        st.tuples(st.just("delete id"), st.integers(1, 6), st.just("")),
+        st.tuples(st.just("delete endpoint"), st.just(0), st.sampled_from(["/a", "/b"])),
+        st.tuples(st.just("transaction"), st.integers(1, 6), st.sampled_from(["/a", "/b"])),
+        st.tuples(st.sampled_from(["cut", "restore", "sync"]), st.just(0), st.just("")),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=20)
+@given(ops=OPS)
+def test_random_writes_across_random_outages_end_as_the_reference_model_says(
+    ops: List[Tuple[str, int, str]], pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Whatever the order of writes, cuts, restores and syncs, after a final sync the
+    primary holds what the reference model holds: nothing lost, nothing doubled, the last
+    write to each key last."""
+    from storekit.testing import ReferenceBackend
+
+    types = [ApiCall, NotificationStats]
+    schema = f"sk_fbr_{uuid.uuid4().hex[:10]}"
+    url = sa.engine.make_url(pg_url).update_query_dict({"schema": schema}).render_as_string(hide_password=False)
+    fallback = f"sqlite:///{tmp_path_factory.mktemp('fb') / 'fallback.db'}"
+    proxy = Proxy(("127.0.0.1", 5432))
+    model = ReferenceBackend()
+    fresh = iter(range(1000, 2000))
+    old = os.environ.get("STOREKIT_FALLBACK_RETRY_MAX")
+    os.environ["STOREKIT_FALLBACK_RETRY_MAX"] = "0"
+    try:
+        with open_store(proxy.url(url), fallback=fallback, record_types=types, options={"connect_timeout": 3}) as s:
+            for op, n, endpoint in ops:
+                if op == "put":
+                    for side in (s.backend, model):
+                        side.upsert(ApiCall, [call(n, endpoint)])
+                elif op == "append":
+                    i = next(fresh)
+                    for side in (s.backend, model):
+                        side.append(ApiCall, [call(i, endpoint)])
+                elif op == "increment":
+                    counted = stats(n)  # one record: its updated_at is taken by both sides
+                    for side in (s.backend, model):
+                        side.increment(NotificationStats, counted, ["total_count"])
+                elif op == "delete id":
+                    for side in (s.backend, model):
+                        side.delete(ApiCall, [Eq("id", n)])
+                elif op == "delete endpoint":
+                    for side in (s.backend, model):
+                        side.delete(ApiCall, [Eq("endpoint", endpoint)])
+                elif op == "transaction":
+                    counted = stats(1)
+                    with s.transaction():
+                        s.put(call(n, endpoint))
+                        s.increment(counted, "total_count")
+                    model.upsert(ApiCall, [call(n, endpoint)])
+                    model.increment(NotificationStats, counted, ["total_count"])
+                elif op == "cut":
+                    proxy.cut()
+                elif op == "restore":
+                    proxy.restore()
+                else:
+                    with contextlib.suppress(BackendUnavailableError):
+                        s.sync()
+            proxy.restore()
+            assert s.sync().pending == 0
+        with open_store(url, fallback=None, record_types=types) as direct:
+            for record_type in types:
+                assert list(direct.find(record_type)) == list(model.query(storekit.Query(record_type)))
+    finally:
+        proxy.stop()
+        if old is None:
+            os.environ.pop("STOREKIT_FALLBACK_RETRY_MAX", None)
+        else:
+            os.environ["STOREKIT_FALLBACK_RETRY_MAX"] = old
+        engine = sa.create_engine(
+            sa.engine.make_url(pg_url).difference_update_query(["schema"]).set(drivername="postgresql+psycopg2")
+        )
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
