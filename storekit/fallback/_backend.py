@@ -14,7 +14,14 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import attrs
 import sqlalchemy as sa
 
-from ..errors import AggregateOverflowError, BackendUnavailableError, ConfigurationError, IntegrityError, UsageError
+from ..errors import (
+    AggregateOverflowError,
+    BackendError,
+    BackendUnavailableError,
+    ConfigurationError,
+    IntegrityError,
+    UsageError,
+)
 from ..query import Aggregate, Filter, Query
 from ..records import all_record_types, spec_of
 from ..sql import SQLBackend
@@ -199,10 +206,24 @@ class FallbackBackend:
 
     def _prepare_primary(self) -> None:
         if not self._primary_ready:
-            self.primary.ensure_schema(self._record_types)
-            with self.primary.transaction(), self.primary._connection() as conn:
-                _outbox.ensure_primary_tables(conn)
-                _outbox.prune_applied(conn)
+            for attempt in range(3):
+                try:
+                    self.primary.ensure_schema(self._record_types)
+                    with self.primary.transaction(), self.primary._connection() as conn:
+                        _outbox.ensure_primary_tables(conn)
+                        _outbox.prune_applied(conn)
+                    break
+                except BackendUnavailableError:
+                    raise
+                except BackendError:
+                    # Processes that find the primary back at the same moment all create
+                    # the schema; PostgreSQL's CREATE ... IF NOT EXISTS is not safe against
+                    # that race, and the loser sees a unique violation (or "already
+                    # exists"): once the winner has committed, the next attempt finds
+                    # everything there. Any other error is raised by the last attempt.
+                    if attempt == 2:
+                        raise
+                    time.sleep(0.1 * (attempt + 1))
             self._pruned = time.monotonic()
             self._primary_ready = True
 
