@@ -112,6 +112,7 @@ class WriteBehind:
         self._flushed = 0
         self._failed = 0
         self._retries = 0
+        self._failing = 0  # consecutive failed batch writes (the retry backoff)
         self._batches = 0
         self._in_flight = 0
         self._closing = False
@@ -272,7 +273,8 @@ class WriteBehind:
             self._write_one_by_one(batch, exc)
         except StorekitError as exc:
             self._retry(batch, exc)
-            return min(self.retry_max, 0.1 * 2.0 ** min(self._retries, 10))
+            self._failing += 1
+            return min(self.retry_max, 0.1 * 2.0 ** min(self._failing, 10))
         except Exception as exc:  # pragma: no cover - a bug: keep the records, say so
             log.exception("write-behind batch failed unexpectedly; retrying")
             self._retry(batch, exc)
@@ -283,6 +285,7 @@ class WriteBehind:
                 self._batches += 1
                 self._in_flight = 0
                 self._done.notify_all()
+        self._failing = 0
         return 0.0
 
     def _put(self, batch: List[Record]) -> None:
