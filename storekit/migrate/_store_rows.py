@@ -10,19 +10,33 @@ other backend is read through :meth:`storekit.Store.find`; both give the same va
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+import datetime as dt
+import uuid
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 
 from ..errors import BackendError
 from ..query import Eq, Filter, In, Range
-from ..records import all_record_types, spec_of
+from ..records import Kind, all_record_types, spec_of
 from ..sql import SQLBackend, build_metadata
 from ..store import Store
 
 __all__ = ["StoreRows"]
 
 _CHUNK = 5000
+
+_READY: Dict[Kind, str] = {
+    Kind.TEXT: "type(v) is str",
+    Kind.INT: "type(v) is int",
+    Kind.FLOAT: "type(v) is float",
+    Kind.BOOL: "type(v) is bool",
+    Kind.DATE: "type(v) is _date",
+    Kind.TIMESTAMP: "(type(v) is _datetime and v.tzinfo is not None)",
+    Kind.UUID: "type(v) is _UUID",
+}
+"""Per kind: the driver's value is already the field's value (JSON always goes through the
+column type: JSON text and a JSON string are both ``str``)."""
 
 
 class StoreRows:
@@ -36,10 +50,42 @@ class StoreRows:
         backend = store.backend
         self._engine: Optional[sa.engine.Engine] = None
         self._tables: Dict[type, sa.Table] = {}
+        self._readers: Dict[type, Tuple[Any, Callable[[Sequence[Any]], List[Tuple[Any, ...]]]]] = {}
         if isinstance(backend, SQLBackend) and not generic:
             self._engine = backend.engine
             self._tables = build_metadata(all_record_types(), backend.facts)
             self._name = backend.name
+
+    def _reader(self, record_type: type) -> Tuple[Any, Callable[[Sequence[Any]], List[Tuple[Any, ...]]]]:
+        """The raw columns of ``record_type``'s table and the function turning driver rows
+        into field values: a column's result processing runs only when the driver did not
+        already hand back the field's type (an aware datetime from PostgreSQL needs no
+        conversion; ISO text from SQLite does). Generated once per record type."""
+        found = self._readers.get(record_type)
+        if found is not None:
+            return found
+        assert self._engine is not None
+        dialect = self._engine.dialect
+        table = self._tables[record_type]
+        spec = spec_of(record_type)
+        env: Dict[str, Any] = {"_date": dt.date, "_datetime": dt.datetime, "_UUID": uuid.UUID}
+        values: List[str] = []
+        for i, c in enumerate(table.c):
+            process = c.type.dialect_impl(dialect).result_processor(dialect, None)
+            if process is None:
+                values.append(f"r[{i}]")
+                continue
+            env[f"_p{i}"] = process
+            ready = _READY.get(spec.field(c.name).kind)
+            if ready is None:
+                values.append(f"(None if (v := r[{i}]) is None else _p{i}(v))")
+            else:
+                values.append(f"(v if (v := r[{i}]) is None or {ready} else _p{i}(v))")
+        source = f"def convert(rows):\n    return [({', '.join(values)},) for r in rows]\n"
+        exec(compile(source, f"<storekit rows of {spec.name}>", "exec"), env)
+        raw = [sa.type_coerce(c, sa.types.NullType()).label(c.name) for c in table.c]
+        found = self._readers[record_type] = (raw, env["convert"])
+        return found
 
     def rows(
         self,
@@ -60,7 +106,8 @@ class StoreRows:
                 yield tuple(getattr(rec, n) for n in names)
             return
         table = self._tables[record_type]
-        stmt = sa.select(table).where(*[_clause(table, f) for f in where])
+        raw, convert = self._reader(record_type)
+        stmt = sa.select(*raw).where(*[_clause(table, f) for f in where])
         order = list(order_by) + [k for k in spec_of(record_type).key if k not in order_by]
         stmt = stmt.order_by(*[table.c[name] for name in order])
         if limit is not None:
@@ -68,11 +115,11 @@ class StoreRows:
         try:
             with self._engine.connect() as conn:
                 if not stream:
-                    yield from conn.execute(stmt).all()
+                    yield from convert(conn.execute(stmt).all())
                     return
                 result = conn.execution_options(yield_per=_CHUNK).execute(stmt)
                 for partition in result.partitions():
-                    yield from partition
+                    yield from convert(partition)
         except sa.exc.SQLAlchemyError as exc:
             orig = getattr(exc, "orig", None) or exc
             first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__

@@ -265,7 +265,7 @@ class _Check:
                 yield self.spec.field_names[field_pos], "changed", _short(value), _short(found[field_pos])
 
 
-_IDENTITY_FORMATS = ("real", "int", "text")
+_IDENTITY_FORMATS = ("real", "int", "text", "bool01")
 
 _INLINE_WRITERS: Dict[Tuple[str, bool], str] = {
     ("local_iso_T", False): "{0}.astimezone(_tz).replace(tzinfo=None).isoformat()",
@@ -300,11 +300,11 @@ def _compile_quick(
             conds.append(f"f[{j}] is None")
             continue
         i = pos + 1
-        if cm.conversion in _IDENTITY_FORMATS:
+        if cm.conversion in _IDENTITY_FORMATS:  # bool01 too: 1 == True, 0 == False
             conds.append(f"v[{i}] == f[{j}]")
             if cm.conversion == "real":
                 conds.append(f"f[{j}] != 0")  # the sign of a zero is checked closely
-            elif cm.conversion == "int":
+            elif cm.conversion != "text":  # 1.0 == 1, but the converters refuse a REAL here
                 conds.append(f"type(v[{i}]) is not float")
             continue
         inline = _INLINE_WRITERS.get((cm.conversion, sqlalchemy))
@@ -316,8 +316,6 @@ def _compile_quick(
             conds.append(f"v[{i}] == w{n}(f[{j}])")
         if cm.conversion == "utc_sql":  # whole seconds only: a fraction is a change
             conds.append(f"(f[{j}] is None or f[{j}].microsecond == 0)")
-        elif cm.conversion == "bool01":
-            conds.append(f"type(v[{i}]) is not float")
     for n, (name, value) in enumerate(mapping.constants):
         env[f"c{n}"] = value
         conds.append(f"f[{fields[name]}] == c{n}")
