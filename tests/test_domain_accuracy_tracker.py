@@ -173,6 +173,49 @@ def test_the_accuracy_of_a_day_equals_a_plain_python_computation(
             assert _close(produced[key], value), (key, produced[key], value)
 
 
+NOW = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.timezone.utc)
+
+
+@st.composite
+def pending_rows(draw: Any) -> Tuple[List[DailySelection], List[PerformanceTracking]]:
+    keys = draw(st.lists(st.tuples(st.sampled_from(CODES), st.integers(0, 40)), unique=True, max_size=12))
+    selections = [DailySelection.from_accuracy_tracker(TODAY - dt.timedelta(days=d), c) for c, d in keys]
+    perf_keys = draw(st.lists(st.sampled_from(keys), unique=True)) if keys else []
+    perfs = [
+        PerformanceTracking(
+            source="accuracy",
+            stock_code=c,
+            tracking_date=TODAY - dt.timedelta(days=d),
+            updated_at=draw(st.sampled_from([None, NOW - dt.timedelta(hours=2), NOW - dt.timedelta(hours=30)])),
+        )
+        for c, d in perf_keys
+    ]
+    return selections, perfs
+
+
+@SLOW_OK
+@given(rows=pending_rows())
+def test_the_selections_to_update_equal_a_plain_python_computation(
+    storekit_store: Store, rows: Tuple[List[DailySelection], List[PerformanceTracking]]
+) -> None:
+    _clear(storekit_store)
+    selections, perfs = rows
+    storekit_store.put_many([*selections, *perfs])
+    got = list(storekit_store.accuracy_tracker.selections_to_update(today=TODAY, now=NOW))
+    updated = {(p.stock_code, p.tracking_date): p.updated_at for p in perfs}
+    expected = sorted(
+        (s.selection_date, s.stock_code)
+        for s in selections
+        if s.selection_date >= TODAY - dt.timedelta(days=35)
+        and (
+            (s.stock_code, s.selection_date) not in updated
+            or updated[(s.stock_code, s.selection_date)] is None
+            or updated[(s.stock_code, s.selection_date)] < NOW - dt.timedelta(days=1)  # type: ignore[operator]
+        )
+    )
+    assert [(s.selection_date, s.stock_code) for s in got] == expected
+
+
 def test_every_analysed_target_date_is_kept(storekit_store: Store) -> None:
     tracker = storekit_store.accuracy_tracker
     for days in (1, 7, 30):

@@ -225,6 +225,11 @@ def test_temporal_patterns_equal_the_legacy_grouping_in_python(storekit_store: S
     assert list(got["monthly_patterns"]) == sorted(months, reverse=True)[:6]
     for month, summary in got["monthly_patterns"].items():
         _same(summary, _summary(months[month]))
+    every = _perf_by_key(perfs, active_only=False)
+    missing = sum(1 for s in selections if (s.stock_code, s.selection_date) not in every)
+    assert storekit_store.enhanced_adaptive_system.check_data_integrity()["issues_found"] == (1 if missing else 0)
+    if missing:
+        assert str(missing) in storekit_store.enhanced_adaptive_system.check_data_integrity()["issues"][0]
 
 
 def test_health_counts_and_integrity(storekit_store: Store) -> None:
