@@ -211,6 +211,17 @@ def test_every_problem_of_an_item_is_reported_at_once(storekit_store: Store, tmp
     assert "stock code must be 6 characters" in outcome.problems[2][1]
 
 
+def test_the_legacy_int_methods_log_each_invalid_file_and_count_the_valid_rows(
+    storekit_store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _screening_file(tmp_path, "20261125", [_result("005930")])
+    bad = _screening_file(tmp_path, "20261126", [{"stock_code": "005930"}])
+    with caplog.at_level("WARNING", logger="storekit.domain.data_synchronizer"):
+        assert storekit_store.data_synchronizer.sync_screening_results(data_dir=tmp_path, today=TODAY) == 1
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert str(bad) in message and "$.results[0].stock_name: required" in message
+
+
 def test_json_infinity_is_kept_per_the_type_policy(storekit_store: Store, tmp_path: Path) -> None:
     path = tmp_path / "watchlist" / "screening_results_20261126_091500.json"
     path.parent.mkdir(parents=True)
