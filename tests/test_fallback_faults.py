@@ -168,7 +168,7 @@ def test_four_processes_writing_to_the_fallback_at_once_lose_nothing_and_never_s
     fallback = f"sqlite:///{tmp_path / 'fallback.db'}"
     primary = proxy.url(pg_schema_url)
     proxy.cut()
-    writers = [Writer(primary, fallback, k * 10_000, 150) for k in range(1, 5)]
+    writers = [Writer(primary, fallback, k * 10_000, 250) for k in range(1, 5)]
     errors = []
     for w in writers:
         w.proc.wait(WAIT)
@@ -178,7 +178,7 @@ def test_four_processes_writing_to_the_fallback_at_once_lose_nothing_and_never_s
         assert w.sides == {"fallback"}
     assert not any("database is locked" in e for e in errors)
     acked = sorted(i for w in writers for i in w.acked)
-    assert len(acked) == 600
+    assert len(acked) == 1000
     proxy.restore()
     replayers = [Writer(primary, fallback, 0, 0, sync=True) for _ in range(3)]  # replaying at once
     for r in replayers:
@@ -189,4 +189,4 @@ def test_four_processes_writing_to_the_fallback_at_once_lose_nothing_and_never_s
     assert (report.pending, report.conflicts_total, report.serving) == (0, 0, "primary")
     held = primary_holds(pg_schema_url)
     assert held["ids"] == acked
-    assert held["counter"] == 600
+    assert held["counter"] == 1000
