@@ -423,6 +423,11 @@ def _run(backend: _Backend, rows: int, repeats: int, meta: Dict[str, Any]) -> Li
         "legacy_lost_writes_per_run": legacy_lost,
         "calls_per_s": {side: rows / statistics.median(runs) for side, runs in times.items()},
     }
+    print(
+        f"  {backend.name} legacy thread per call: {sum(legacy_lost)} of {legacy_n * len(legacy_lost)} calls lost "
+        "(sqlite3 errors such as 'database is locked')",
+        flush=True,
+    )
     for side, stats in meta[f"{NAME}_{backend.name}"]["caller_latency_us"].items():
         verdict = "ok" if stats["p99_us"] <= LATENCY_GOAL_US else f"ABOVE {LATENCY_GOAL_US:g}"
         print(
