@@ -10,13 +10,17 @@ never at import).
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import pluggy
 
 from .backend import BackendInfo
 
-__all__ = ["hookimpl", "hookspec", "storekit_register_backends"]
+if TYPE_CHECKING:
+    from .audit import AuditEvent
+    from .store import Store
+
+__all__ = ["hookimpl", "hookspec", "storekit_audit", "storekit_register_backends"]
 
 PROJECT_NAME = "storekit"
 
@@ -34,4 +38,27 @@ def storekit_register_backends(register: Callable[[BackendInfo], None]) -> None:
     which backend wins a URL scheme and the fallback order.
 
     :param register: callback taking a :class:`storekit.BackendInfo`.
+    """
+
+
+@hookspec
+def storekit_audit(events: Sequence[AuditEvent], store: Store) -> None:
+    """Receive the changes a store's writes made, once they have committed.
+
+    Called only for stores opened with auditing on (``open_store(audit=True)``,
+    ``options={"audit": True}`` or ``STOREKIT_AUDIT=1``), for every plugin (not
+    first-result); the return value is ignored. ``events`` holds one
+    :class:`storekit.audit.AuditEvent` per written or deleted record, in write order:
+    after each write outside a transaction, and once per outermost
+    :meth:`~storekit.Store.transaction` after it commits (a transaction that rolls back
+    delivers nothing). Writes an implementation makes through ``store`` are not audited.
+    Each implementation is called on its own: one that raises is logged to
+    ``storekit.audit`` at ERROR, with its plugin's name, and the others still run; nothing
+    is raised, because the writes have committed. storekit's own implementation, the ``audit-table`` plugin
+    (:mod:`storekit.audit.table`), writes the ``storekit_audit`` table.
+
+    :param events: the committed changes, one per record.
+    :param store: the :class:`storekit.Store` they were written through.
+
+    .. versionadded:: 0.1
     """

@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 import traceback
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import attrs
 import pluggy
@@ -133,6 +133,23 @@ class Registry:
     def backends(self) -> Tuple[BackendInfo, ...]:
         """Registered backends, highest priority first (then by name)."""
         return tuple(sorted(self._backends.values(), key=lambda b: (-b.priority, b.name)))
+
+    def has_hook_implementations(self, hook: str) -> bool:
+        """Whether a loaded plugin implements ``hook``."""
+        return bool(getattr(self._pm.hook, hook).get_hookimpls())
+
+    def audit(self, events: Sequence[Any], store: Any) -> List[Tuple[str, Exception]]:
+        """Call every :func:`~storekit.hookspecs.storekit_audit` implementation, each on its
+        own (one that raises does not keep the others from their events); return the
+        ``(plugin name, exception)`` of those that raised."""
+        failed: List[Tuple[str, Exception]] = []
+        for impl in self._pm.hook.storekit_audit.get_hookimpls():
+            others = [p for p in self._pm.get_plugins() if p is not impl.plugin]
+            try:
+                self._pm.subset_hook_caller("storekit_audit", remove_plugins=others)(events=events, store=store)
+            except Exception as exc:
+                failed.append((impl.plugin_name, exc))
+        return failed
 
     def backend(self, name: str) -> BackendInfo:
         """The backend registered under ``name``; :class:`~storekit.NoBackendError` if none."""

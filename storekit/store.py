@@ -37,6 +37,7 @@ __all__ = ["Store", "open_store"]
 log = logging.getLogger("storekit.store")
 
 if TYPE_CHECKING:
+    from .audit import Auditor
     from .domain import (
         AccuracyAnalyzer,
         AccuracyTracker,
@@ -80,8 +81,9 @@ class Store:
     Every write validates records before anything is sent; every read returns records.
     """
 
-    def __init__(self, backend: Backend, *, url: str) -> None:
+    def __init__(self, backend: Backend, *, url: str, auditor: Optional[Auditor] = None) -> None:
         self.backend = backend
+        self._auditor = auditor
         self._url = redact_url(url)
         self._domains: Dict[str, Any] = {}
         self._generation = 0
@@ -255,12 +257,19 @@ class Store:
         """Every operation in the block, on this thread, commits or rolls back together."""
         self._settle()
         self._transactions.depth = getattr(self._transactions, "depth", 0) + 1
+        committed = False
         try:
             with self.backend.transaction():
                 yield self
+            committed = True
         finally:
             self._transactions.depth -= 1
             self._generation = next(_GENERATIONS)
+            if self._auditor is not None and not self.in_transaction:
+                if committed:
+                    self._auditor.commit(self)
+                else:
+                    self._auditor.discard()
 
     # -- writes ------------------------------------------------------------------------
 
@@ -268,6 +277,8 @@ class Store:
     def put(self, record: Record) -> None:
         """Insert or replace one record by its natural key."""
         self.backend.upsert(type(record), [record])
+        if self._auditor is not None:
+            self._auditor.record(self, "put", "upsert", [record])
 
     @_writes
     def put_many(self, records: Iterable[Record]) -> int:
@@ -285,6 +296,8 @@ class Store:
         with self.backend.transaction():
             for record_type, items in by_type.items():
                 count += self.backend.upsert(record_type, items)
+        if self._auditor is not None:
+            self._auditor.record(self, "put_many", "upsert", itertools.chain.from_iterable(by_type.values()))
         return count
 
     @_writes
@@ -295,7 +308,10 @@ class Store:
         if not items:
             return 0
         with self.backend.transaction():
-            return self.backend.append(type(items[0]), items)
+            count = self.backend.append(type(items[0]), items)
+        if self._auditor is not None:
+            self._auditor.record(self, "append", "create", items)
+        return count
 
     @_writes
     def increment(self, record: Record, *fields: str, replace: Sequence[str] = ()) -> None:
@@ -308,12 +324,23 @@ class Store:
         .. versionadded:: 0.1
         """
         self.backend.increment(type(record), record, fields, tuple(replace))
+        if self._auditor is not None:
+            self._auditor.record(self, "increment", "increment", [record], incremented=fields, replaced=replace)
 
     @_writes
     def delete(self, record_type: Type[R], *where: Filter) -> int:
         """Delete the records matching every filter; return how many were deleted."""
         self._settle()
-        return self.backend.delete(record_type, where)
+        if self._auditor is None or self._auditor.delivering:
+            return self.backend.delete(record_type, where)
+        # Audited: the records are read in the deleting transaction, so the events name them.
+        with self.backend.transaction():
+            gone = list(self.backend.query(Query(record_type, where)))
+            count = self.backend.delete(record_type, where)
+        if count != len(gone):  # PostgreSQL, read committed: a row committed in between
+            log.warning("audit of a delete from %s: %d deleted, %d read and audited", record_type, count, len(gone))
+        self._auditor.record(self, "delete", "delete", gone)
+        return count
 
     # -- reads -------------------------------------------------------------------------
 
@@ -377,6 +404,7 @@ def open_store(
     options: Optional[Mapping[str, Any]] = None,
     registry: Optional[Registry] = None,
     record_types: Optional[Sequence[type]] = None,
+    audit: Optional[bool] = None,
 ) -> Store:
     """Open the store at ``url``, else ``DATABASE_URL`` or ``STOREKIT_URL``, else the
     embedded SQLite file (:func:`storekit.default_sqlite_path`).
@@ -395,14 +423,22 @@ def open_store(
     A fallback is used only behind a primary that outranks it (see
     :doc:`/explanation/fallback`).
 
+    ``audit`` turns auditing on (see :mod:`storekit.audit`): ``None`` (the default) takes
+    ``options["audit"]``, else ``STOREKIT_AUDIT``; unset means off.
+
     .. versionchanged:: 0.1
-       ``fallback``.
+       ``fallback``, ``audit``.
     """
+    from .audit import Auditor, audit_setting
+
     resolved = resolve_url(url)
     registry = registry or get_registry()
+    backend_options = dict(options or {})
+    auditing = audit_setting(backend_options.pop("audit", None) if audit is None else audit)
+    auditor = Auditor(registry) if auditing else None
     scheme = sa.engine.make_url(resolved).drivername
     info = registry.backend_for_scheme(scheme)
-    backend = info.factory(resolved, dict(options or {}))
+    backend = info.factory(resolved, backend_options)
     try:
         from .fallback import with_fallback
 
@@ -412,4 +448,4 @@ def open_store(
         backend.close()
         raise
     log.debug("opened %s store at %s", info.name, redact_url(resolved))
-    return Store(backend, url=resolved)
+    return Store(backend, url=resolved, auditor=auditor)

@@ -25,6 +25,7 @@ from ._ids import derived_id, new_id, utc_now
 from .accuracy import DailyAccuracy
 from .alerts import AlertSetting, AlertStatistics, SystemAlert
 from .api import ApiCall
+from .audit import AuditEntry
 from .feedback import Feedback, ModelPerformanceHistory
 from .learning import LearningMetric, PerformanceTracking, ScreeningHistory, SelectionHistory
 from .main import ErrorLog, Indicator, Price, Stock, Trade, TradeHistory, WatchlistStock
@@ -43,6 +44,7 @@ __all__ = [
     "AlertSetting",
     "AlertStatistics",
     "ApiCall",
+    "AuditEntry",
     "BacktestPrediction",
     "DailyAccuracy",
     "DailySelection",
