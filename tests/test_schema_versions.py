@@ -94,7 +94,9 @@ def test_a_new_store_records_the_library_version(fresh_url: str) -> None:
 def test_an_older_store_is_refused_with_the_command_to_run(fresh_url: str) -> None:
     open_store(fresh_url).close()
     downgrade(1, fresh_url)
-    with pytest.raises(SchemaVersionError, match=r"version 1, this library writes 2: run `storekit schema upgrade`"):
+    with pytest.raises(
+        SchemaVersionError, match=rf"version 1, this library writes {SCHEMA_VERSION}: run `storekit schema upgrade`"
+    ):
         open_store(fresh_url)
     assert inspect_schema(fresh_url).advice() == "run `storekit schema upgrade` as the schema's owner"
 
@@ -111,7 +113,7 @@ def test_upgrade_migrates_an_older_store_to_what_a_new_store_has_and_keeps_its_d
     result = CliRunner().invoke(main, ["schema", "upgrade", "--url", fresh_url])
 
     assert result.exit_code == 0, result.output
-    assert "schema version 1 -> 2 (migrations: 0002)" in result.output
+    assert "schema version 1 -> 3 (migrations: 0002, 0003)" in result.output
     assert _snapshot(fresh_url) == created_now
     with open_store(fresh_url) as store:
         assert store.get(Stock, 7) == stock

@@ -15,14 +15,14 @@ import datetime as dt
 import io
 import math
 import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Type
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 from storekit import BackendInfo, Capability, hookimpl
 from storekit.errors import AggregateOverflowError, BackendError, BackendUnavailableError, ConfigurationError
-from storekit.records import Kind
+from storekit.records import Kind, RecordSpec
 from storekit.sql import SQLBackend, SQLFacts, dump_json, load_json, to_utc
 
 __all__ = ["PostgreSQLFacts", "open_postgresql"]
@@ -39,6 +39,36 @@ upserts through COPY and a staging table; fewer are sent as one ``VALUES`` page 
 round trip instead of three). The ``copy_min_rows``
 option changes it (tests set 1 to put every value through COPY)."""
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_PARTITION_LOCK = 0x73746F72656B6974  # "storekit": serialises partition creation across sessions
+_NO_PARTITION = "no partition of relation"
+
+
+def _month(value: Any) -> Tuple[int, int]:
+    """The (year, month) of a partition value: a date, or a timestamp taken in UTC."""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(dt.timezone.utc)
+    return value.year, value.month
+
+
+def _next(month: Tuple[int, int]) -> Tuple[int, int]:
+    year, m = month
+    return (year + 1, 1) if m == 12 else (year, m + 1)
+
+
+def _months(values: Sequence[Any]) -> Set[Tuple[int, int]]:
+    """The months of ``values``: from the two ends when they are at most a month apart
+    (a batch of recent calls), else value by value."""
+    if not values:
+        return set()
+    low, high = _month(min(values)), _month(max(values))
+    if high in (low, _next(low)):
+        return {low, high}
+    return set(map(_month, values))
+
+
+def partition_name(table: str, month: Tuple[int, int]) -> str:
+    """The name of ``table``'s partition of ``month``: ``api_calls_p202601``."""
+    return f"{table}_p{month[0]:04d}{month[1]:02d}"
 
 
 class UTCTimestamp(sa.types.TypeDecorator[dt.datetime]):
@@ -152,8 +182,12 @@ class PostgreSQLFacts(SQLFacts):
         {"schema", "pool_size", "max_overflow", "pool_timeout", "pool_recycle", "connect_timeout", "copy_min_rows"}
     )
 
+    partitions = True
+
     def __init__(self, schema: Optional[str] = None, copy_min_rows: int = COPY_MIN_ROWS) -> None:
         self.copy_min_rows = copy_min_rows
+        self._known: Set[str] = set()
+        """Partitions seen committed in the catalog (a cache: a miss re-reads the catalog)."""
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             raise ConfigurationError(f"schema name {schema!r} must be lower-case letters, digits and _ (at most 63)")
         self.schema = schema
@@ -197,6 +231,83 @@ class PostgreSQLFacts(SQLFacts):
                 f"role {connection.scalar(sa.text('SELECT current_user'))!r} may not use schema {self.schema!r}: "
                 "its owner grants access with `storekit schema grant ROLE`"
             )
+
+    # -- covering indexes and partitions ---------------------------------------------------
+
+    def index(self, name: str, table: sa.Table, fields: Sequence[str], include: Sequence[str]) -> sa.Index:
+        return sa.Index(name, *[table.c[c] for c in fields], postgresql_include=list(include))
+
+    def table_options(self, spec: RecordSpec) -> Mapping[str, Any]:
+        if not spec.partition_by:
+            return {}
+        # field names are identifiers (checked at declaration), quoted as any column
+        return {"postgresql_partition_by": f'RANGE ("{spec.partition_by}")'}
+
+    def _partitions_of(self, connection: sa.engine.Connection, table: sa.Table) -> List[str]:
+        rows = connection.execute(
+            sa.text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = to_regclass(:t)"
+            ),
+            {"t": connection.dialect.identifier_preparer.quote(table.name)},
+        )
+        return [r[0] for r in rows]
+
+    def ensure_partitions(self, connection: sa.engine.Connection, table: sa.Table, column: str, values: Any) -> None:
+        """Monthly partitions (in UTC for timestamps), created when a write needs one, with
+        the next month's; created partitions are remembered once seen in the catalog."""
+        wanted = {partition_name(table.name, m): m for m in _months(values)}
+        if all(name in self._known for name in wanted):
+            return
+        self._known.update(self._partitions_of(connection, table))
+        missing = {name: m for name, m in wanted.items() if name not in self._known}
+        if not missing:
+            return
+        quote = connection.dialect.identifier_preparer.quote
+        timestamp = isinstance(table.c[column].type, UTCTimestamp)
+        # concurrent CREATE ... IF NOT EXISTS of one name can fail; one session at a time
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PARTITION_LOCK})
+        for month in sorted({*missing.values(), *map(_next, missing.values())}):
+            end = _next(month)
+            # the bounds are formatted from ints only: no value reaches the SQL text
+            low, high = (f"'{y:04d}-{m:02d}-01{' 00:00:00+00' if timestamp else ''}'" for y, m in (month, end))
+            connection.exec_driver_sql(
+                f"CREATE TABLE IF NOT EXISTS {quote(partition_name(table.name, month))} "
+                f"PARTITION OF {quote(table.name)} FOR VALUES FROM ({low}) TO ({high})"
+            )
+        # not remembered yet: the transaction may still roll back (the next write re-reads)
+
+    def drop_partitions(self, connection: sa.engine.Connection, table: sa.Table, column: str, before: Any) -> int:
+        """Drop the monthly partitions that end at or before ``before``; return their rows."""
+        quote = connection.dialect.identifier_preparer.quote
+        prefix = f"{table.name}_p"
+        dropped = 0
+        for name in sorted(self._partitions_of(connection, table)):
+            suffix = name[len(prefix) :]
+            if not (name.startswith(prefix) and len(suffix) == 6 and suffix.isdigit()):
+                continue  # not one storekit made: its rows are deleted row by row
+            year, month = _next((int(suffix[:4]), int(suffix[4:])))
+            end: Any = dt.date(year, month, 1) if year <= dt.MAXYEAR else None
+            if end is None:
+                continue
+            if isinstance(before, dt.datetime):
+                end = dt.datetime(end.year, end.month, 1, tzinfo=dt.timezone.utc)
+            if end > before:
+                continue
+            # locked first: no row can arrive between the count and the drop
+            connection.exec_driver_sql(f"LOCK TABLE {quote(name)} IN ACCESS EXCLUSIVE MODE")
+            dropped += int(connection.exec_driver_sql(f"SELECT count(*) FROM {quote(name)}").scalar_one())
+            connection.exec_driver_sql(f"DROP TABLE {quote(name)}")
+            self._known.discard(name)
+        return dropped
+
+    def analyze(self, connection: sa.engine.Connection, tables: Sequence[sa.Table]) -> None:
+        """``VACUUM ANALYZE``: the statistics, and the visibility map that lets index-only
+        scans (the covering indexes) skip the table; partitioned tables include their
+        partitions."""
+        quote = connection.dialect.identifier_preparer.quote
+        for table in tables:
+            connection.exec_driver_sql(f"VACUUM ANALYZE {quote(table.name)}")
 
     def _values_sql(self, connection: sa.engine.Connection, table: sa.Table) -> str:
         quote = connection.dialect.identifier_preparer.quote
@@ -249,6 +360,8 @@ class PostgreSQLFacts(SQLFacts):
             return BackendUnavailableError
         if getattr(orig, "pgcode", None) == "22003":  # numeric_value_out_of_range: an increment
             return AggregateOverflowError
+        if _NO_PARTITION in str(orig):  # dropped by another session: re-read the catalog next time
+            self._known.clear()
         return super().error_class(exc)
 
 

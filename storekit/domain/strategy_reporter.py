@@ -152,6 +152,18 @@ class StrategyReporter(DomainStore):
             )
         )
 
+    def cleanup_old(self, days: int = 365, *, today: Optional[dt.date] = None) -> int:
+        """Delete the daily strategy returns dated more than ``days`` days before ``today``
+        (default: the local date); return how many. Not in the legacy reporter.
+
+        On PostgreSQL, where ``daily_strategy_returns`` is partitioned by month, the
+        months entirely before the cutoff are dropped whole; elsewhere it is one ``DELETE``.
+
+        .. versionadded:: 0.1
+        """
+        cutoff = since(days) if today is None else today - dt.timedelta(days=days)
+        return self._store.delete(records.DailyStrategyReturn, Range("date", lt=cutoff))
+
     def save_strategy_performance(self, performance: Any, date: Optional[Any] = None) -> records.StrategyPerformance:
         """Store a strategy's performance over its period, as of ``date`` (default today),
         replacing the row of the same strategy, date and period (the legacy private

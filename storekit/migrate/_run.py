@@ -9,18 +9,21 @@ already in the ledger for that table (``already_present``).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 import attrs
 
-from ..errors import RecordValidationError
+from ..errors import RecordValidationError, StorekitError
 from ..query import Agg, Eq, In, Range
 from ..records import LegacyRow, QuarantinedRow, Record, RecordSpec, all_record_types, spec_of
 from ..store import Store
 from ._convert import DEFAULT_ZONE, Converter, Quarantine, converter_for, real, text, zone
 from ._mapping import TableMapping, mapping_for, migration_order
+
+log = logging.getLogger("storekit.migrate")
 
 __all__ = ["MigrationReport", "TableReport", "migrate", "parse_only", "tag_value", "untag_value"]
 
@@ -515,7 +518,21 @@ def migrate(
         for c in conns.values():
             if c is not None:
                 c.close()
+    if not dry_run and any(t.migrated for t in report.tables):
+        _analyze(store, [mapping_for(t.file, t.table).record_type for t in report.tables if t.migrated])
     return report
+
+
+def _analyze(store: Store, record_types: List[type]) -> None:
+    """Refresh the planner statistics after the load (a backend's optional ``analyze``):
+    without them PostgreSQL plans for the handful of rows it saw before it."""
+    analyze = getattr(store.backend, "analyze", None)
+    if analyze is None:
+        return
+    try:
+        analyze(list(dict.fromkeys(record_types)))
+    except StorekitError as exc:  # the data is in; only the statistics are late
+        log.warning("could not refresh the planner statistics after the migration: %s", exc)
 
 
 def _zone(name: str) -> dt.tzinfo:

@@ -62,6 +62,7 @@ from ..errors import FieldError, RecordValidationError
 __all__ = [
     "Check",
     "FieldSpec",
+    "Index",
     "Json",
     "Kind",
     "LegacySource",
@@ -179,6 +180,27 @@ class Reference:
     target_fields: Tuple[str, ...]
 
 
+def _names(value: Iterable[str]) -> Tuple[str, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class Index:
+    """An index declared with columns it also stores (a covering index), for
+    ``@record(indexes=[...])`` next to plain field tuples.
+
+    ``fields`` are searched and ordered as in a plain index; ``include`` are only stored,
+    so a query reading nothing else answers from the index without visiting the table.
+    PostgreSQL stores them with ``INCLUDE``; SQLite appends them to the indexed columns.
+    The index keeps the name of a plain index on ``fields``.
+
+    .. versionadded:: 0.1
+    """
+
+    fields: Tuple[str, ...] = attrs.field(converter=_names)
+    include: Tuple[str, ...] = attrs.field(default=(), converter=_names)
+
+
 @attrs.frozen
 class RecordSpec:
     """Everything storekit derives from one record declaration."""
@@ -192,6 +214,19 @@ class RecordSpec:
     references: Tuple[Reference, ...] = ()
     legacy: Tuple[LegacySource, ...] = ()
     doc: str = ""
+    covering: Tuple[Index, ...] = ()
+    """The indexes of :attr:`indexes` declared with included columns (:class:`Index`)."""
+    partition_by: Optional[str] = None
+    """The date or timestamp field a database that partitions tables splits this table
+    by (PostgreSQL: monthly range partitions; SQLite ignores it). See
+    ``docs/how-to/operations.rst``, "Partitioned tables"."""
+
+    def include_of(self, index: Sequence[str]) -> Tuple[str, ...]:
+        """The columns index ``index`` (its fields) also stores; ``()`` for a plain index."""
+        for declared in self.covering:
+            if declared.fields == tuple(index):
+                return declared.include
+        return ()
 
     @property
     def name(self) -> str:
@@ -261,11 +296,19 @@ def record(
     table: str,
     key: Sequence[str],
     legacy: Sequence[LegacySource] = (),
-    indexes: Sequence[Sequence[str]] = (),
+    indexes: Sequence[Union[Sequence[str], Index]] = (),
     unique: Sequence[Sequence[str]] = (),
     references: Sequence[Reference] = (),
+    partition_by: Optional[str] = None,
 ) -> Callable[[type], type]:
-    """Class decorator: make ``cls`` a frozen, keyword-only attrs record."""
+    """Class decorator: make ``cls`` a frozen, keyword-only attrs record.
+
+    ``indexes`` holds field tuples and :class:`Index` declarations (covering indexes);
+    ``partition_by`` names a non-null date or timestamp field to partition the table by
+    where the database does (:attr:`RecordSpec.partition_by`).
+    """
+    covering = tuple(i for i in indexes if isinstance(i, Index))
+    plain = [i.fields if isinstance(i, Index) else tuple(i) for i in indexes]
 
     def wrap(cls: type) -> type:
         if not issubclass(cls, Record):
@@ -274,23 +317,29 @@ def record(
         hints = get_type_hints(made)
         fields = tuple(_field_spec(made.__name__, a, hints[a.name]) for a in attrs.fields(made))  # type: ignore[arg-type]
         names = {f.name for f in fields}
-        for group in (tuple(key), *map(tuple, indexes), *map(tuple, unique)):
+        for group in (tuple(key), *plain, *(i.include for i in covering), *map(tuple, unique)):
             unknown = [n for n in group if n not in names]
             if unknown:
                 raise TypeError(f"{made.__name__}: unknown field(s) {unknown} in key/index")
         for ref in references:
             if any(n not in names for n in ref.fields):
                 raise TypeError(f"{made.__name__}: reference uses unknown fields {ref.fields}")
+        if partition_by is not None:
+            by = next((f for f in fields if f.name == partition_by), None)
+            if by is None or by.nullable or by.kind not in (Kind.DATE, Kind.TIMESTAMP):
+                raise TypeError(f"{made.__name__}: partition_by must name a non-null date or timestamp field")
         spec = RecordSpec(
             cls=made,
             table=table,
             key=tuple(key),
             fields=fields,
-            indexes=tuple(tuple(i) for i in indexes),
+            indexes=tuple(plain),
             unique=tuple(tuple(u) for u in unique),
             references=tuple(references),
             legacy=tuple(legacy),
             doc=(made.__doc__ or "").strip(),
+            covering=covering,
+            partition_by=partition_by,
         )
         made.__storekit__ = spec
         _REGISTRY.append(made)

@@ -90,6 +90,7 @@ class MarketRegime(Record):
     table="daily_strategy_returns",
     key=("strategy_name", "date"),
     legacy=[LegacySource(STRATEGY_DB, "daily_strategy_returns")],
+    partition_by="date",
 )
 class DailyStrategyReturn(Record):
     """A strategy's return on one day (StrategyReporter.record_daily_strategy_return)."""

@@ -12,13 +12,13 @@ import sqlalchemy as sa
 
 from .. import _plan
 from ..codec import Codec
-from ..errors import AggregateOverflowError, BackendError, ConfigurationError, SchemaVersionError
+from ..errors import AggregateOverflowError, BackendError, ConfigurationError, IntegrityError, SchemaVersionError
 from ..query import Aggregate, Eq, Filter, In, Order, Query, Range
 from ..records import Kind, all_record_types, spec_of
 from ..records._declare import INT64_MAX, INT64_MIN
 from ._engines import acquire_engine, release_engine
 from ._facts import SQLFacts
-from ._schema import SCHEMA_VERSION, build_metadata
+from ._schema import SCHEMA_VERSION, build_metadata, stored_key
 
 __all__ = ["SQLBackend"]
 
@@ -57,6 +57,10 @@ class SQLBackend:
         self._codec = Codec()
         self._local = threading.local()
         self._writers: Dict[type, Callable[[Sequence[Any]], List[Tuple[Any, ...]]]] = {}
+        # record type -> its partition field, for tables this database partitions
+        self._partitioned: Dict[type, str] = {
+            t: str(spec_of(t).partition_by) for t in self._tables if facts.partitions and spec_of(t).partition_by
+        }
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self._described}>"
@@ -190,27 +194,73 @@ class SQLBackend:
             items = list(dict(zip(keys, items)).values())
         rows = self._writer(record_type)(items)
         table = self._tables[record_type]
+        key = stored_key(spec, self.facts)
         with self._connection() as conn:
             for start in range(0, len(rows), _WRITE_CHUNK):
-                self.facts.upsert_rows(conn, table, spec.key, rows[start : start + _WRITE_CHUNK])
+                chunk, chunk_keys = rows[start : start + _WRITE_CHUNK], keys[start : start + _WRITE_CHUNK]
+                self._partition(conn, record_type, chunk)
+                if key != spec.key:  # the record key may be stored under another partition value
+                    conn.execute(sa.delete(table).where(self._key_in(table, spec.key, chunk_keys)))
+                self.facts.upsert_rows(conn, table, key, chunk)
         return len(keys)
 
     def append(self, record_type: type, records: Iterable[Any]) -> int:
         items = self._checked(record_type, records)
         rows = self._writer(record_type)(items)
         table = self._tables[record_type]
+        spec = spec_of(record_type)
+        partitioned = record_type in self._partitioned
+        unchecked = partitioned and stored_key(spec, self.facts) != spec.key
+        keys = list(map(spec.key_getter, items)) if unchecked else []
+        if unchecked and len(set(keys)) != len(keys):
+            raise IntegrityError(f"{spec.name}: the same key twice in one append", backend=self.name)
         with self._connection() as conn:
             for start in range(0, len(rows), _WRITE_CHUNK):
-                self.facts.insert_rows(conn, table, rows[start : start + _WRITE_CHUNK])
+                chunk = rows[start : start + _WRITE_CHUNK]
+                self._partition(conn, record_type, chunk)
+                if unchecked:  # the primary key holds the partition field too: check the record key
+                    chunk_keys = keys[start : start + _WRITE_CHUNK]
+                    stmt = sa.select(sa.literal(1)).select_from(table).where(self._key_in(table, spec.key, chunk_keys))
+                    taken = conn.execute(stmt.limit(1)).first()
+                    if taken is not None:
+                        raise IntegrityError(
+                            f"{self.name} ({self._described}): duplicate key: a {spec.name} of this key exists",
+                            backend=self.name,
+                        )
+                self.facts.insert_rows(conn, table, chunk)
         return len(items)
+
+    def _partition(self, conn: sa.engine.Connection, record_type: type, rows: Sequence[Tuple[Any, ...]]) -> None:
+        """Create the partitions ``rows`` (driver-ready) go to, if missing."""
+        column = self._partitioned.get(record_type)
+        if column is not None and rows:
+            table = self._tables[record_type]
+            position = list(table.c.keys()).index(column)
+            self.facts.ensure_partitions(conn, table, column, [r[position] for r in rows])
+
+    @staticmethod
+    def _key_in(table: sa.Table, key: Sequence[str], values: Sequence[Any]) -> Any:
+        """``key IN values`` (values as :attr:`RecordSpec.key_getter` gives them)."""
+        if len(key) == 1:
+            return table.c[key[0]].in_(values)
+        return sa.tuple_(*[table.c[k] for k in key]).in_(values)
 
     def increment(self, record_type: type, record: Any, fields: Sequence[str], replace: Sequence[str] = ()) -> None:
         _plan.check_increment(record_type, record, fields, replace)
         row = self._writer(record_type)([record])[0]
         table = self._tables[record_type]
         spec = spec_of(record_type)
+        key = stored_key(spec, self.facts)
         with self._connection() as conn:
-            stored = self.facts.increment_row(conn, table, spec.key, fields, replace, row)
+            if key != spec.key:  # keep the stored partition value of the key, as any other field
+                part = str(spec.partition_by)
+                where = [table.c[k] == v for k, v in zip(spec.key, spec.key_of(record))]
+                found = conn.execute(sa.select(table.c[part]).where(*where).with_for_update()).first()
+                if found is not None:
+                    position = list(table.c.keys()).index(part)
+                    row = (*row[:position], found[0], *row[position + 1 :])
+            self._partition(conn, record_type, [row])
+            stored = self.facts.increment_row(conn, table, key, fields, replace, row)
             for name, value in zip(fields, stored):
                 # SQLite turns an int64 overflow of + into a float; raising here rolls back
                 if spec.field(name).kind is Kind.INT and not (
@@ -223,9 +273,42 @@ class SQLBackend:
     def delete(self, record_type: type, where: Sequence[Filter]) -> int:
         _plan.check_filters(record_type, where)
         table = self._tables[record_type]
+        operands = _plan.operands(record_type, where)
         with self._connection() as conn:
-            result = conn.execute(sa.delete(table).where(*self._where(table, _plan.operands(record_type, where))))
-            return int(result.rowcount)
+            dropped = 0
+            before = self._droppable_below(record_type, operands)
+            if before is not None:  # retention: whole partitions below the cutoff go at once
+                dropped = self.facts.drop_partitions(conn, table, self._partitioned[record_type], before)
+            result = conn.execute(sa.delete(table).where(*self._where(table, operands)))
+            return dropped + int(result.rowcount)
+
+    def _droppable_below(self, record_type: type, where: Sequence[Filter]) -> Optional[Any]:
+        """For a delete whose only filters are upper bounds (``lt``/``le``) on a partitioned
+        table's partition field: the value below which whole partitions may be dropped."""
+        column = self._partitioned.get(record_type)
+        if column is None or not where:
+            return None
+        bounds = []
+        for flt in where:
+            if not (isinstance(flt, Range) and flt.field == column and flt.ge is None and flt.gt is None):
+                return None
+            # le: a partition ends before its upper bound, so "<= cutoff" covers it when
+            # its bound is <= cutoff, as for "< cutoff" (conservative by one value)
+            bounds += [b for b in (flt.lt, flt.le) if b is not None]
+        return min(bounds) if bounds else None
+
+    def analyze(self, record_types: Sequence[type]) -> None:
+        """Refresh the database's planner statistics of ``record_types``' tables (after a
+        bulk load: ``storekit migrate`` runs it). An optional backend method
+        (``docs/reference/backend-contract.rst``); it changes no result.
+
+        .. versionadded:: 0.1
+        """
+        if getattr(self._local, "connection", None) is not None:
+            raise BackendError("analyze() cannot run inside a transaction", backend=self.name)
+        with self._errors(), self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside one
+            self.facts.analyze(conn, [self._tables[t] for t in record_types])
 
     # -- reads --------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Any, Callable, FrozenSet, List, Mapping, Optional, Sequence, 
 import sqlalchemy as sa
 
 from ..errors import BackendError, BackendUnavailableError, IntegrityError
-from ..records import Kind
+from ..records import Kind, RecordSpec
 
 __all__ = ["SQLFacts"]
 
@@ -37,6 +37,44 @@ class SQLFacts:
 
     def prepare(self, connection: sa.engine.Connection) -> None:
         """Run before the tables are created (for example ``CREATE SCHEMA``)."""
+
+    # -- indexes, partitions and maintenance (schema version 3) --------------------------
+
+    def index(self, name: str, table: sa.Table, fields: Sequence[str], include: Sequence[str]) -> sa.Index:
+        """The index ``name`` of ``table`` on ``fields`` that also stores ``include``
+        (a covering index, :class:`storekit.records.Index`). Here one composite index on
+        ``fields`` then ``include``, for databases without ``INCLUDE``.
+
+        .. versionadded:: 0.1
+        """
+        return sa.Index(name, *[table.c[c] for c in (*fields, *include)])
+
+    partitions: bool = False
+    """Whether tables whose record declares ``partition_by`` are range-partitioned here.
+    If so, :meth:`table_options` declares the partitioning, :meth:`ensure_partitions`
+    creates partitions before writes and :meth:`drop_partitions` drops them for deletes.
+
+    .. versionadded:: 0.1
+    """
+
+    def table_options(self, spec: RecordSpec) -> Mapping[str, Any]:
+        """Dialect keyword arguments of ``spec``'s ``sa.Table`` (partitioning)."""
+        return {}
+
+    def ensure_partitions(self, connection: sa.engine.Connection, table: sa.Table, column: str, values: Any) -> None:
+        """Make sure partitions of ``table`` hold every value of ``column`` in ``values``
+        (driver-ready), before they are written. Only called when :attr:`partitions`."""
+
+    def drop_partitions(self, connection: sa.engine.Connection, table: sa.Table, column: str, before: Any) -> int:
+        """Drop the partitions of ``table`` whose every possible ``column`` value is
+        below ``before``; return how many rows they held. Only called when :attr:`partitions`."""
+        return 0
+
+    def analyze(self, connection: sa.engine.Connection, tables: Sequence[sa.Table]) -> None:
+        """Refresh the planner statistics of ``tables`` after a bulk load (``ANALYZE``);
+        ``connection`` is in autocommit mode, outside any transaction."""
+        for table in tables:
+            connection.exec_driver_sql(f"ANALYZE {connection.dialect.identifier_preparer.format_table(table)}")
 
     def upsert_rows(
         self,

@@ -9,13 +9,15 @@ import sqlalchemy as sa
 from ..records import RecordSpec, spec_of
 from ._facts import SQLFacts
 
-__all__ = ["SCHEMA_VERSION", "build_metadata", "index_name", "meta_table"]
+__all__ = ["SCHEMA_VERSION", "build_metadata", "index_name", "meta_table", "stored_key"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this library writes; recorded in ``storekit_meta``.
 
 Each version is an Alembic revision in ``storekit/schema/versions`` (``storekit schema
-upgrade`` runs them): 1, the first schema; 2, an index on every foreign key."""
+upgrade`` runs them): 1, the first schema; 2, an index on every foreign key; 3, covering
+indexes for ``api_calls`` and, on PostgreSQL, ``api_calls`` and ``daily_strategy_returns``
+range-partitioned by month."""
 
 
 def meta_table(metadata: sa.MetaData) -> sa.Table:
@@ -27,13 +29,26 @@ def meta_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
+def stored_key(spec: RecordSpec, facts: SQLFacts) -> Tuple[str, ...]:
+    """The primary key of ``spec``'s table: the record key, plus the partition field where
+    the table is partitioned and the key lacks it (PostgreSQL requires the partition key
+    in every primary key and unique constraint). The backend keeps the record key unique
+    itself on such tables (``docs/how-to/operations.rst``, "Partitioned tables")."""
+    if facts.partitions and spec.partition_by and spec.partition_by not in spec.key:
+        return (*spec.key, spec.partition_by)
+    return spec.key
+
+
 def _table(spec: RecordSpec, facts: SQLFacts, metadata: sa.MetaData) -> sa.Table:
+    key = stored_key(spec, facts)
+    extra = key[len(spec.key) :]
     columns = [
-        sa.Column(f.name, facts.column_type(f.kind), nullable=f.nullable, primary_key=f.name in spec.key)
+        sa.Column(f.name, facts.column_type(f.kind), nullable=f.nullable, primary_key=f.name in key)
         for f in spec.fields
     ]
     constraints: List[sa.schema.SchemaItem] = [
-        sa.UniqueConstraint(*u, name=f"uq_{spec.table}_{'_'.join(u)}") for u in spec.unique
+        sa.UniqueConstraint(*u, *[e for e in extra if e not in u], name=f"uq_{spec.table}_{'_'.join(u)}")
+        for u in spec.unique
     ]
     for ref in spec.references:
         constraints.append(
@@ -43,9 +58,9 @@ def _table(spec: RecordSpec, facts: SQLFacts, metadata: sa.MetaData) -> sa.Table
                 name=f"fk_{spec.table}_{'_'.join(ref.fields)}",
             )
         )
-    table = sa.Table(spec.table, metadata, *columns, *constraints)
+    table = sa.Table(spec.table, metadata, *columns, *constraints, **facts.table_options(spec))
     for index in _indexes(spec):
-        sa.Index(index_name(spec.table, index), *[table.c[c] for c in index])
+        facts.index(index_name(spec.table, index), table, index, spec.include_of(index))
     return table
 
 
