@@ -235,7 +235,12 @@ class PostgreSQLFacts(SQLFacts):
     # -- covering indexes and partitions ---------------------------------------------------
 
     def index(self, name: str, table: sa.Table, fields: Sequence[str], include: Sequence[str]) -> sa.Index:
-        return sa.Index(name, *[table.c[c] for c in fields], postgresql_include=list(include))
+        if not include:
+            return sa.Index(name, *[table.c[c] for c in fields])
+        # A covering index is read in storekit's order (NULL first ascending, last
+        # descending), which PostgreSQL's default NULLS LAST serves in neither direction:
+        # it would sort, even on NOT NULL columns.
+        return sa.Index(name, *[table.c[c].asc().nulls_first() for c in fields], postgresql_include=list(include))
 
     def table_options(self, spec: RecordSpec) -> Mapping[str, Any]:
         if not spec.partition_by:

@@ -110,7 +110,13 @@ def _rebuild(table: str, partitioned: bool) -> None:
     if partitioned:
         _month_partitions(conn, table, column, old)
         for name, columns, include in V3_INDEXES[table]:
-            op.create_index(name, table, list(columns), postgresql_include=list(include))
+            if include:  # in storekit's order (NULL first ascending), as the facts declare it
+                keys = ", ".join(f"{_q(c)} NULLS FIRST" for c in columns)
+                conn.exec_driver_sql(
+                    f"CREATE INDEX {_q(name)} ON {_q(table)} ({keys}) INCLUDE ({', '.join(map(_q, include))})"
+                )
+            else:
+                op.create_index(name, table, list(columns))
     else:
         for name, columns in V2_INDEXES[table]:
             op.create_index(name, table, list(columns))
