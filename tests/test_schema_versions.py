@@ -56,6 +56,10 @@ def _snapshot(url: str) -> Dict[str, Dict[str, Any]]:
                 ],
                 "indexes": {str(i["name"]) for i in inspector.get_indexes(t)},
                 "indexed_columns": sorted((str(i["name"]), tuple(i["column_names"])) for i in inspector.get_indexes(t)),
+                "index_options": sorted(
+                    (str(i["name"]), repr(i.get("column_sorting")), repr(i.get("dialect_options", {})))
+                    for i in inspector.get_indexes(t)
+                ),
                 "unique": sorted(tuple(u["column_names"]) for u in inspector.get_unique_constraints(t)),
                 "foreign_keys": sorted(
                     (tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
@@ -189,3 +193,70 @@ def test_records_written_after_an_upgrade_use_the_new_indexes_on_delete(fresh_ur
         store.put(Indicator(id=1, stock_id=1, date=dt.date(2024, 1, 2), name="rsi", value=55.5))
         assert store.delete(Indicator, Eq("stock_id", 1)) == 1
         assert store.delete(Stock, Eq("id", 1)) == 1
+
+
+def test_upgrade_to_3_partitions_existing_time_series_tables_and_keeps_their_rows(fresh_url: str) -> None:
+    """Version 3 on PostgreSQL: api_calls and daily_strategy_returns copied into tables
+    partitioned by month (SQLite: new covering indexes only); the upgraded store equals
+    one created at version 3 holding the same rows, partitions included."""
+    from storekit.records import ApiCall, DailyStrategyReturn
+
+    utc = dt.timezone.utc
+    calls = [
+        ApiCall(
+            id=i + 1,
+            timestamp=dt.datetime(2025, 11, 3, tzinfo=utc) + dt.timedelta(days=7 * i),
+            endpoint="/q",
+            method="GET",
+            response_time=float(i),
+            success=i % 4 != 0,
+            error_message=None if i % 4 else "timeout",
+        )
+        for i in range(12)
+    ]
+    returns = [
+        DailyStrategyReturn(strategy_name="s", date=dt.date(2025, 12, 30) + dt.timedelta(days=i), daily_return=0.1 * i)
+        for i in range(40)
+    ]
+    with open_store(fresh_url) as store:
+        store.append(calls)
+        store.put_many(returns)
+    created_now = _snapshot(fresh_url)
+    partitions = _partitions(fresh_url)
+    if fresh_url.startswith("postgresql"):
+        assert {"api_calls_p202511", "daily_strategy_returns_p202602"} <= {p.split()[0] for p in partitions}
+    downgrade(2, fresh_url)
+    if fresh_url.startswith("postgresql"):
+        with sql_backend(fresh_url) as backend, backend.engine.connect() as conn:
+            kinds = conn.execute(
+                sa.text(
+                    "SELECT relname, relkind FROM pg_class WHERE relname IN ('api_calls', 'daily_strategy_returns') "
+                    "AND relnamespace = to_regnamespace(current_schema())"
+                )
+            ).all()
+        assert sorted(kinds) == [("api_calls", "r"), ("daily_strategy_returns", "r")]
+        assert not [t for t in _snapshot(fresh_url) if "_p20" in t]
+
+    assert upgrade(fresh_url).revisions == ("0003",)
+
+    assert _snapshot(fresh_url) == created_now
+    assert _partitions(fresh_url) == partitions
+    with open_store(fresh_url) as store:
+        assert list(store.find(ApiCall, order_by=["id"])) == calls
+        assert list(store.find(DailyStrategyReturn, order_by=["date"])) == returns
+        assert store.api_call_tracker.cleanup_old(days=0, now=calls[5].timestamp) == 5
+        assert store.count(ApiCall) == 7
+
+
+def _partitions(url: str) -> Set[str]:
+    """The partitions of the store's tables with their bounds (none on SQLite)."""
+    if not url.startswith("postgresql"):
+        return set()
+    with sql_backend(url) as backend, backend.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid) FROM pg_class c "
+                "WHERE c.relispartition AND c.relnamespace = to_regnamespace(current_schema())"
+            )
+        )
+        return {r[0] for r in rows}
