@@ -256,7 +256,7 @@ def _partitions(url: str) -> Set[str]:
         rows = conn.execute(
             sa.text(
                 "SELECT c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid) FROM pg_class c "
-                "WHERE c.relispartition AND c.relnamespace = to_regnamespace(current_schema())"
+                "WHERE c.relispartition AND c.relkind = 'r' AND c.relnamespace = to_regnamespace(current_schema())"
             )
         )
         return {r[0] for r in rows}
