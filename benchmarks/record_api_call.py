@@ -256,6 +256,8 @@ class _PostgreSQL(_Backend):
     def __init__(self) -> None:
         self.base = pg_base_url()
         self.schemas: List[str] = []
+        self.sample: List[Any] = []
+        """Records spanning the benchmark's timestamps (set before the raw cases run)."""
 
     def _schema(self) -> str:
         schema = f"bench_api_{uuid.uuid4().hex[:10]}"
@@ -266,11 +268,16 @@ class _PostgreSQL(_Backend):
         return pg_store_url(self.base, self._schema())
 
     def _raw_table(self) -> str:
-        from storekit import open_store
+        from storekit import Eq, open_store
         from storekit.records import ApiCall
 
         schema = self._schema()
-        open_store(pg_store_url(self.base, schema), fallback=None, record_types=[ApiCall]).close()
+        with open_store(pg_store_url(self.base, schema), fallback=None, record_types=[ApiCall]) as store:
+            # api_calls is partitioned by month here: writing (then deleting) the first and
+            # the last call makes storekit create the partitions the raw COPY needs
+            for c in self.sample:
+                store.append([c])
+                store.delete(ApiCall, Eq("id", c.id))
         return schema
 
     def raw_cases(self) -> Dict[str, Callable[[List[Any]], float]]:
@@ -354,6 +361,8 @@ def _run(backend: _Backend, rows: int, repeats: int, meta: Dict[str, Any]) -> Li
     from storekit import open_store
 
     calls = _calls(rows)
+    if isinstance(backend, _PostgreSQL):
+        backend.sample = [calls[0], calls[-1]]
     raw_rows = _tuples(calls) if backend.name == "postgresql" else _sqlite_tuples(calls)
     raw = backend.raw_cases()
     raw_times: Dict[str, List[float]] = {case: [] for case in raw}
