@@ -207,14 +207,16 @@ def _local(tz: dt.tzinfo) -> Callable[[dt.datetime], dt.datetime]:
     return lambda value: value.astimezone(tz).replace(tzinfo=None)
 
 
-def writer_for(fmt: str, tz: dt.tzinfo, *, sqlalchemy: bool = False) -> Writer:
+def writer_for(fmt: str, tz: dt.tzinfo, *, sqlalchemy: bool = False, notnull: bool = False) -> Writer:
     """The inverse of :func:`converter_for`: a typed value → the value the legacy code
     writes in format ``fmt`` (local times in ``tz``).
 
     ``datetime.isoformat`` gives what ``datetime.now().isoformat()`` and sqlite3's adapter
     wrote (no fraction when the microseconds are 0); ``sqlalchemy=True`` (the main DB)
     writes SQLAlchemy's ``DateTime`` text, always with six fraction digits.
-    ``CURRENT_TIMESTAMP`` text has whole seconds, so a fraction is dropped.
+    ``CURRENT_TIMESTAMP`` text has whole seconds, so a fraction is dropped. A JSON
+    ``None`` is SQL ``NULL``, except in a ``NOT NULL`` column (``notnull=True``), where the
+    legacy code can only have written ``json.dumps(None)``, ``'null'``.
     """
     simple: Dict[str, Callable[[Any], Any]] = {
         "yyyymmdd": _yyyymmdd_text,
@@ -238,8 +240,10 @@ def writer_for(fmt: str, tz: dt.tzinfo, *, sqlalchemy: bool = False) -> Writer:
     except KeyError:
         raise ValueError(f"no writer for legacy format {fmt!r}") from None
 
+    empty = "null" if notnull and fmt in ("json_ascii", "json_utf8") else None
+
     def convert(value: Any) -> Any:
-        return None if value is None else write(value)
+        return empty if value is None else write(value)
 
     return convert
 

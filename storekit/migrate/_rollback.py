@@ -127,7 +127,9 @@ class _Writer:
             if cm.split is not None:
                 self.parts.append((cm.column, _split_writer(fields[cm.split[0]], fields[cm.split[1]])))
             else:
-                pos, write = fields[cm.field], writer_for(cm.conversion, tz, sqlalchemy=sqlalchemy)
+                notnull = layout.column(cm.column).notnull
+                write = writer_for(cm.conversion, tz, sqlalchemy=sqlalchemy, notnull=notnull)
+                pos = fields[cm.field]
                 self.parts.append((cm.column, _field_writer(pos, write)))
         self.columns = (self.id_column, *(c for c, _ in self.parts))
         self.id_pos = fields.get("id")
