@@ -243,7 +243,7 @@ class PostgreSQLFacts(SQLFacts):
         return sa.Index(name, *[table.c[c].asc().nulls_first() for c in fields], postgresql_include=list(include))
 
     def table_options(self, spec: RecordSpec) -> Mapping[str, Any]:
-        if not spec.partition_by:
+        if not (self.partitions and spec.partition_by):
             return {}
         # field names are identifiers (checked at declaration), quoted as any column
         return {"postgresql_partition_by": f'RANGE ("{spec.partition_by}")'}

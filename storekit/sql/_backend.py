@@ -329,8 +329,9 @@ class SQLBackend:
         # the database sorts small (order, key) entries instead of whole rows, then reads
         # the rows of the page by key. The result is the same.
         keys = [table.c[k] for k in spec_of(query.record_type).key]
+        where = self._where(table, _plan.operands(query.record_type, query.where))
         stmt = sa.select(*keys) if query.offset else sa.select(table)
-        stmt = stmt.where(*self._where(table, _plan.operands(query.record_type, query.where)))
+        stmt = stmt.where(*where)
         if query.after is not None:
             stmt = stmt.where(self._after(table, order, _plan.keyset_values(query)))
         stmt = stmt.order_by(*terms)
@@ -339,7 +340,9 @@ class SQLBackend:
         if query.offset:
             page = stmt.offset(query.offset)
             chosen = keys[0].in_(page) if len(keys) == 1 else sa.tuple_(*keys).in_(page)
-            stmt = sa.select(table).where(chosen).order_by(*terms)
+            # the filters again: the page's rows meet them anyway, and on a partitioned
+            # table they let the database read only the partitions they can be in
+            stmt = sa.select(table).where(chosen, *where).order_by(*terms)
         return self._stream(stmt, query.record_type)
 
     def _stream(self, stmt: sa.Select[Any], record_type: type) -> Iterator[Any]:
