@@ -17,8 +17,8 @@ def local_now() -> dt.datetime:
 def aware(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
     """``value`` made timezone-aware: a naive datetime is local time (as the legacy
     ``datetime.now()`` values are), an aware one is kept."""
-    if value is None or value.tzinfo is not None:
-        return value
+    if not isinstance(value, dt.datetime) or value.tzinfo is not None:
+        return value  # None, aware, or not a datetime: left for record validation to name
     return value.astimezone()
 
 

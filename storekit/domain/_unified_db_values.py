@@ -56,8 +56,18 @@ def as_float(value: Any) -> Any:
         return value
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond the float range
         return value  # left for record validation to name
+
+
+def number(value: Any, record: str, field: str) -> Any:
+    """``value`` as a float to compute with (:func:`as_float`; ``None`` kept); anything
+    that is not a number is a :class:`~storekit.RecordValidationError` naming
+    ``record.field`` (issue 7: a typed error, not the ``TypeError`` of the arithmetic)."""
+    converted = as_float(value)
+    if converted is None or type(converted) is float:
+        return converted
+    raise invalid(record, field, "must be a number", value)
 
 
 def as_int(value: Any) -> Any:
@@ -66,7 +76,7 @@ def as_int(value: Any) -> Any:
         return value
     try:
         as_integer = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         return value
     return as_integer if as_integer == value else value
 

@@ -21,6 +21,7 @@ from ..query import Range
 from ..records import DailyAccuracy, DailySelection, PerformanceTracking
 from . import _accuracy_tracker_stats as stats
 from ._base import DomainStore
+from ._unified_db_values import number
 
 __all__ = ["AccuracyTracker", "AccuracyTrend", "DailyAccuracyResult"]
 
@@ -195,6 +196,9 @@ class AccuracyTracker(DomainStore):
         returns in percent against its ``selection_price`` (``None`` where the price,
         or a positive selection price, is unknown); return the row written."""
         day = as_date(selection_date)
+        price_1d, price_7d, price_30d = (
+            number(p, "PerformanceTracking", f"price_{n}d") for p, n in zip((price_1d, price_7d, price_30d), HORIZONS)
+        )
         selection = self._store.get(DailySelection, DailySelection.from_accuracy_tracker(day, stock_code).id)
         base = selection.selection_price if selection is not None else None
 
@@ -237,7 +241,7 @@ class AccuracyTracker(DomainStore):
                 return None
             price = get_price(code, day)
             if price:
-                return float(price)
+                return number(price, "PerformanceTracking", f"price_{days}d")  # type: ignore[no-any-return]
         return None
 
     # -- daily accuracy ------------------------------------------------------------------

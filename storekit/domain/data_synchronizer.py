@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import attrs
 
-from ..errors import InputFileError, RecordValidationError
+from ..errors import FieldError, InputFileError, RecordValidationError
 from ..query import Agg, Eq, In, Range
 from ..records import (
     LearningMetric,
@@ -42,6 +42,7 @@ from ._data_synchronizer_json import (
     item_values,
 )
 from ._data_synchronizer_stats import Moments
+from ._unified_db_values import number
 
 __all__ = ["DataSynchronizer", "FileOutcome", "SyncReport", "default_data_dir"]
 
@@ -127,7 +128,7 @@ def _price(prices: Optional[Prices], code: str) -> Optional[float]:
     if prices is None:
         return None
     value = prices(code) if callable(prices) else prices.get(code)
-    return None if value is None else float(value)
+    return number(value, "PerformanceTracking", "current_price")  # type: ignore[no-any-return]
 
 
 def _read_records(
@@ -236,8 +237,10 @@ class DataSynchronizer(DomainStore):
         not parsed again unless ``force``. ``layouts`` are the selection layouts read,
         by list path (``selected_stocks`` alone reproduces the legacy reader).
         """
-        if kind not in _KINDS:
-            raise ValueError(f"kind must be 'screening' or 'selection', not {kind!r}")
+        if not isinstance(kind, str) or kind not in _KINDS:  # a typed error (issue 7): unhashable kinds too
+            raise RecordValidationError(
+                "SyncedFile", [FieldError("SyncedFile", "kind", "must be one of screening, selection", kind)]
+            )
         subdir, prefix = _KINDS[kind]
         base = self._dir(data_dir)
         cutoff = (today or dt.date.today()) - dt.timedelta(days=days_back)
@@ -245,7 +248,10 @@ class DataSynchronizer(DomainStore):
         if kind == "selection":
             chosen = tuple(layout for layout in chosen if layout.name in layouts)
             if not chosen:
-                raise ValueError(f"layouts must name at least one of {[x.name for x in SELECTION_LAYOUTS]}")
+                reason = f"must name at least one of {[x.name for x in SELECTION_LAYOUTS]}"
+                raise RecordValidationError(
+                    "DataSynchronizer", [FieldError("DataSynchronizer", "layouts", reason, layouts)]
+                )
         directory = base / subdir
         names = sorted(os.listdir(directory)) if directory.is_dir() else []
         outcomes: List[FileOutcome] = []

@@ -17,7 +17,7 @@ import attrs
 from ..query import Agg, Eq, Filter, In, Range, asc, desc
 from ..records import Feedback, ModelPerformanceHistory, PerformanceTracking
 from ._base import DomainStore
-from ._unified_db_values import as_date, as_float, as_int, as_json, attr, chunks, ratio, since, today
+from ._unified_db_values import as_date, as_float, as_int, as_json, attr, chunks, number, ratio, since, today
 from .unified_db import confusion, outcome, refreshed
 
 __all__ = ["FeedbackSystem", "PatternPrediction", "PredictionResult"]
@@ -168,11 +168,11 @@ class FeedbackSystem(DomainStore):
 
         def one(code: str, day: dt.date) -> Optional[float]:
             if callable(source):
-                return as_float(source(code, day))  # type: ignore[no-any-return]
+                return number(source(code, day), "Feedback", "actual_return_7d")  # type: ignore[no-any-return]
             value = source.get((code, day))
             if value is None:
                 value = source.get((code, day.isoformat()))
-            return as_float(value)  # type: ignore[no-any-return]
+            return number(value, "Feedback", "actual_return_7d")  # type: ignore[no-any-return]
 
         def given(pairs: List[Tuple[str, dt.date]]) -> Dict[Tuple[str, dt.date], float]:
             out = {}

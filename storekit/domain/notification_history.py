@@ -21,6 +21,7 @@ from ..records import NotificationStats
 from ..records._ids import new_id
 from ._base import DomainStore
 from ._monitoring import aware, local_day, local_now, percent
+from ._unified_db_values import invalid
 
 __all__ = ["MESSAGE_LIMIT", "NotificationHistory", "NotificationHistoryEntry"]
 
@@ -62,7 +63,12 @@ def _entry(row: HistoryRow) -> NotificationHistoryEntry:
 
 def _json(value: Any) -> Any:
     """``response_data`` as stored: JSON text is parsed, a dict is kept."""
-    return json.loads(value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:  # a typed error naming the field, not json's (issue 7)
+        raise invalid("NotificationHistory", "response_data", "is not valid JSON text", value) from None
 
 
 class NotificationHistory(DomainStore):
@@ -133,7 +139,7 @@ class NotificationHistory(DomainStore):
                 alert_type=alert_type,
                 level=level,
                 title=title,
-                message=None if message is None else message[:MESSAGE_LIMIT],
+                message=message[:MESSAGE_LIMIT] if isinstance(message, str) else message,  # validation names others
                 channel=channel,
                 recipient=recipient,
                 status=status,

@@ -19,7 +19,7 @@ import attrs
 from .. import records
 from ..query import Agg, Eq, In, Range, asc
 from ._base import DomainStore
-from ._unified_db_values import as_date, as_float, as_json, attr, chunks, enum_value, since, today
+from ._unified_db_values import as_date, as_float, as_json, attr, chunks, enum_value, number, since, today
 
 __all__ = ["MIN_CONFIDENCE", "ActualPerformance", "BacktestPrediction", "PerformanceTracker"]
 
@@ -82,7 +82,7 @@ class PerformanceTracker(DomainStore):
     def record_backtest_prediction(self, prediction: Any) -> bool:
         """Store a prediction (replacing one with the same ``prediction_id``); one with
         ``model_confidence`` below 0.6 (or none) is skipped and ``False`` returned."""
-        confidence = as_float(attr(prediction, "model_confidence"))
+        confidence = number(attr(prediction, "model_confidence"), "BacktestPrediction", "model_confidence")
         if confidence is None or confidence < MIN_CONFIDENCE:
             log.debug("prediction skipped for low confidence: %s", confidence)
             return False

@@ -22,6 +22,7 @@ from ..records import ErrorEvent, RecoveryRule
 from ..records._ids import new_id
 from ._base import DomainStore
 from ._monitoring import aware, local_now, percent, plain
+from ._unified_db_values import number
 
 __all__ = ["ERROR_PATTERNS", "RecoveryManager", "classify_error"]
 
@@ -160,7 +161,7 @@ class RecoveryManager(DomainStore):
                 recovery_attempted=True,
                 recovery_action=plain(action),
                 recovery_success=bool(success),
-                recovery_time=float(recovery_time),
+                recovery_time=number(recovery_time, "ErrorEvent", "recovery_time"),
             )
             self._store.put(event)
         return event

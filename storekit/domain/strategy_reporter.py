@@ -19,7 +19,7 @@ import attrs
 from .. import records
 from ..query import Eq, Range, desc
 from ._base import DomainStore
-from ._unified_db_values import as_date, as_float, as_int, as_json, attr, since, today
+from ._unified_db_values import as_date, as_float, as_int, as_json, attr, number, since, today
 
 __all__ = ["STRATEGIES", "StrategyComparison", "StrategyPerformance", "StrategyReporter"]
 
@@ -138,8 +138,8 @@ class StrategyReporter(DomainStore):
     ) -> None:
         """Store a strategy's return of one day (percent; replacing that day's earlier
         one). ``active_return`` is ``daily_return - benchmark_return``."""
-        daily = as_float(daily_return)
-        benchmark = as_float(benchmark_return)
+        daily = number(daily_return, "DailyStrategyReturn", "daily_return")
+        benchmark = number(benchmark_return, "DailyStrategyReturn", "benchmark_return")
         self._store.put(
             records.DailyStrategyReturn(
                 strategy_name=strategy_name,

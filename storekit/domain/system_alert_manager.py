@@ -90,6 +90,8 @@ class SystemAlertManager(DomainStore):
         :raises storekit.IntegrityError: an alert with this id exists (it is never
             overwritten); nothing is written.
         """
+        if not isinstance(alert, SystemAlert):  # not an AttributeError from deep inside (issue 7)
+            raise TypeError(f"save_alert takes a storekit.records.SystemAlert, not {type(alert).__name__}")
         stats = AlertStatistics(
             date=local_day(alert.timestamp),
             total_alerts=1,

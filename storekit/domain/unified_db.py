@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ..query import Agg, Eq, Range, desc
 from ..records import Feedback, ModelPerformanceHistory, ScreeningResult, SelectionResult, utc_now
 from ._base import DomainStore
-from ._unified_db_values import as_date, as_float, as_int, as_json, evolve, since
+from ._unified_db_values import as_date, as_float, as_int, as_json, evolve, number, since
 
 __all__ = ["UnifiedDb", "feedback_dict"]
 
@@ -248,7 +248,7 @@ class UnifiedDb(DomainStore):
         """Record a selection's 7-day return (``is_success`` is ``return > 0``).
         Returns ``False`` when there is no such selection."""
         day = as_date(selection_date, "SelectionResult", "selection_date")
-        value = as_float(actual_return_7d)
+        value = number(actual_return_7d, "SelectionResult", "actual_return_7d")
         with self._store.transaction():
             row = self._store.get(SelectionResult, day, stock_code)
             if row is None:
