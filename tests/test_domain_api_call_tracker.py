@@ -161,3 +161,50 @@ def test_endpoint_list_is_every_endpoint_sorted(storekit_store: Store) -> None:
         tracker.record_api_call(endpoint)
     assert tracker.get_endpoint_list() == ["/a", "/b", "/c"]
     assert [c.endpoint for c in tracker.get_recent_calls(60)] == ["/b", "/a", "/b", "/c"]
+
+
+def test_statistics_are_read_from_the_covering_indexes_without_a_sort_on_sqlite(tmp_path: Any) -> None:
+    """The plans SQLite chooses for get_api_statistics' statements: the aggregate from
+    the covering (endpoint, timestamp) index, the p95 row walking (endpoint,
+    response_time, id) in order; no full scan of api_calls and no sort of the calls."""
+    import sqlalchemy as sa
+
+    from storekit import open_store
+
+    statements: List[Any] = []
+    with open_store(f"sqlite:///{tmp_path}/store.db") as store:
+        calls = [
+            ApiCall(
+                id=i + 1,
+                timestamp=NOW - dt.timedelta(minutes=i),
+                endpoint=ENDPOINTS[i % 3],
+                method="GET",
+                response_time=float(i % 97),
+                success=i % 7 != 0,
+                error_message=None if i % 7 else "timeout",
+            )
+            for i in range(2000)
+        ]
+        store.append(calls)
+        engine = store.backend.engine  # type: ignore[attr-defined]
+
+        def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+            if "api_calls" in statement:
+                statements.append((statement, parameters))
+
+        sa.event.listen(engine, "before_cursor_execute", keep)
+        assert store.api_call_tracker.get_api_statistics("/order", hours=24, now=NOW) is not None
+        sa.event.remove(engine, "before_cursor_execute", keep)
+        with engine.connect() as conn:
+            plans = [
+                [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+                for statement, parameters in statements
+            ]
+    assert len(plans) == 2, statements
+    aggregate, p95 = plans
+    assert any("COVERING INDEX ix_api_calls_endpoint_timestamp" in step for step in aggregate), aggregate
+    assert any("COVERING INDEX ix_api_calls_endpoint_response_time_id" in step for step in p95), p95
+    assert not any("ix_api_calls_endpoint_timestamp" in step for step in p95), p95  # the row read by key
+    # the only sort left is of the one row the page holds (the outer read by key)
+    assert sum("TEMP B-TREE" in step for step in p95) <= 1, p95
+    assert not any(step.startswith("SCAN api_calls") for plan in plans for step in plan), plans

@@ -10,6 +10,7 @@ from typing import Tuple
 
 from ._declare import (
     FieldSpec,
+    Index,
     Json,
     Kind,
     LegacySource,
@@ -54,6 +55,7 @@ __all__ = [
     "ErrorLog",
     "Feedback",
     "FieldSpec",
+    "Index",
     "Indicator",
     "Json",
     "Kind",

@@ -340,9 +340,10 @@ class SQLBackend:
         if query.offset:
             page = stmt.offset(query.offset)
             chosen = keys[0].in_(page) if len(keys) == 1 else sa.tuple_(*keys).in_(page)
-            # the filters again: the page's rows meet them anyway, and on a partitioned
-            # table they let the database read only the partitions they can be in
-            stmt = sa.select(table).where(chosen, *where).order_by(*terms)
+            # on a partitioned table, the filters again (the page's rows meet them anyway):
+            # they let the database look the keys up only in the partitions they can be in
+            again = where if query.record_type in self._partitioned else []
+            stmt = sa.select(table).where(chosen, *again).order_by(*terms)
         return self._stream(stmt, query.record_type)
 
     def _stream(self, stmt: sa.Select[Any], record_type: type) -> Iterator[Any]:
