@@ -208,7 +208,13 @@ class _Check:
     """One table's comparison plan: for each mapped column, its position in the legacy row,
     its conversion and its position in the record's field tuple."""
 
-    def __init__(self, mapping: TableMapping, columns: Sequence[str], tz: dt.tzinfo) -> None:
+    def __init__(
+        self,
+        mapping: TableMapping,
+        columns: Sequence[str],
+        tz: dt.tzinfo,
+        types: Optional[Dict[str, str]] = None,
+    ) -> None:
         self.mapping = mapping
         self.spec: RecordSpec = spec_of(mapping.record_type)
         fields = {name: i for i, name in enumerate(self.spec.field_names)}
@@ -227,7 +233,7 @@ class _Check:
         known = set(mapping.known_columns)
         self.extra = tuple((c, i) for i, c in enumerate(columns) if c not in known)
         self.by_id = ("id", "id") in {(c.column, c.field) for c in mapping.columns} and self.spec.key == ("id",)
-        self.quick = _compile_quick(mapping, position, fields, tz)
+        self.quick = _compile_quick(mapping, position, fields, tz, dict(types or {}))
         self.id_pos = position.get("id")
         self.id_field = fields.get("id")
 
@@ -275,8 +281,36 @@ _INLINE_WRITERS: Dict[Tuple[str, bool], str] = {
 """What :func:`writer_for` computes for the local timestamp formats (a test holds them equal)."""
 
 
+def _converts_integral_reals(declared: str) -> bool:
+    """Whether SQLite stores an integral REAL as an INTEGER in a column of this declared
+    type (INTEGER and NUMERIC affinity), so that 1.0 can never be read back from it."""
+    upper = declared.upper()
+    if "INT" in upper:
+        return True
+    textual = any(t in upper for t in ("CHAR", "CLOB", "TEXT", "BLOB", "REAL", "FLOA", "DOUB"))
+    return bool(upper) and not textual
+
+
+def _runs(pairs: List[Tuple[int, int]]) -> List[str]:
+    """``v[i] == f[j]`` for each pair, as slice comparisons where both positions run on."""
+    out: List[str] = []
+    k = 0
+    while k < len(pairs):
+        end = k
+        while end + 1 < len(pairs) and pairs[end + 1] == (pairs[end][0] + 1, pairs[end][1] + 1):
+            end += 1
+        (i, j), (i2, j2) = pairs[k], pairs[end]
+        out.append(f"v[{i}] == f[{j}]" if end == k else f"v[{i}:{i2 + 1}] == f[{j}:{j2 + 1}]")
+        k = end + 1
+    return out
+
+
 def _compile_quick(
-    mapping: TableMapping, position: Dict[str, int], fields: Dict[str, int], tz: dt.tzinfo
+    mapping: TableMapping,
+    position: Dict[str, int],
+    fields: Dict[str, int],
+    tz: dt.tzinfo,
+    types: Dict[str, str],
 ) -> Callable[[Sequence[Any], Sequence[Any]], bool]:
     """``quick(row, found)``: True when every mapped column of the legacy ``row`` (rowid
     first) is exactly what the legacy code would write for the stored field tuple ``found``
@@ -286,6 +320,8 @@ def _compile_quick(
     """
     env: Dict[str, Any] = {"_tz": tz}
     conds: List[str] = []
+    same: List[Tuple[int, int]] = []
+    guards: List[str] = []
     sqlalchemy = mapping.file == MAIN_DB
     for n, cm in enumerate(mapping.columns):
         pos = position.get(cm.column)
@@ -301,11 +337,11 @@ def _compile_quick(
             continue
         i = pos + 1
         if cm.conversion in _IDENTITY_FORMATS:  # bool01 too: 1 == True, 0 == False
-            conds.append(f"v[{i}] == f[{j}]")
+            same.append((i, j))
             if cm.conversion == "real":
-                conds.append(f"f[{j}] != 0")  # the sign of a zero is checked closely
-            elif cm.conversion != "text":  # 1.0 == 1, but the converters refuse a REAL here
-                conds.append(f"type(v[{i}]) is not float")
+                guards.append(f"f[{j}] != 0")  # the sign of a zero is checked closely
+            elif cm.conversion == "bool01" and not _converts_integral_reals(types.get(cm.column, "")):
+                guards.append(f"type(v[{i}]) is not float")  # bool01 refuses 1.0
             continue
         inline = _INLINE_WRITERS.get((cm.conversion, sqlalchemy))
         if inline is not None:  # the writer's expression, without two calls per value
@@ -319,6 +355,7 @@ def _compile_quick(
     for n, (name, value) in enumerate(mapping.constants):
         env[f"c{n}"] = value
         conds.append(f"f[{fields[name]}] == c{n}")
+    conds = _runs(same) + guards + conds  # slices of equal columns compare in C
     source = "def quick(v, f):\n    return " + (" and ".join(conds) or "True") + "\n"
     exec(compile(source, f"<storekit verify of {mapping.file}:{mapping.table}>", "exec"), env)
     quick: Callable[[Sequence[Any], Sequence[Any]], bool] = env["quick"]
@@ -373,8 +410,9 @@ def _verify_table(
     tz: dt.tzinfo,
     progress: Optional[Progress],
 ) -> None:
-    columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{mapping.table}")')]
-    check = _Check(mapping, columns, tz)
+    info = conn.execute(f'PRAGMA table_info("{mapping.table}")').fetchall()
+    columns = [r[1] for r in info]
+    check = _Check(mapping, columns, tz, {r[1]: str(r[2]) for r in info})
     report.source_rows = conn.execute(f'SELECT COUNT(*) FROM "{mapping.table}"').fetchone()[0]
     if progress:
         progress("start", report)
