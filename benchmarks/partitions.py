@@ -16,6 +16,9 @@ Timed (raw = unpartitioned, storekit = partitioned; ratio > 1: partitioned is fa
 * ``cleanup_old``: ``store.api_call_tracker.cleanup_old`` with the cutoff a month later
   each run (run ``i`` removes month ``i``: about N/12 rows); DELETE on one side, one
   partition dropped on the other.
+* ``vacuum_analyze_after_cleanup``: storekit's ``analyze`` (``VACUUM ANALYZE``) right
+  after each cleanup: the deleted rows' second cost, which autovacuum pays later (dead
+  rows removed from the table and every index); a dropped partition leaves none.
 
 Run: ``python -m benchmarks --only partitions --rows 10000000 --repeat 3`` (the runner's
 default of 100,000 rows is a smoke test; 10M is issue 7's size).
@@ -155,19 +158,26 @@ def _measure(unpartitioned: Any, partitioned: Any, rows: int, repeats: int, meta
                 out.append(timed(lambda store=store: stats(store))[0])
         results.append(Result(NAME, "postgresql", case, rows, runs[0], runs[1], goal=None))
     deleted: Tuple[List[float], List[float]] = ([], [])
+    vacuumed: Tuple[List[float], List[float]] = ([], [])
     counts: Tuple[List[int], List[int]] = ([], [])
     for cutoff in _months(START, repeats + 1)[1:]:
         days = (last - cutoff) / dt.timedelta(days=1)
-        for store, out, n in ((unpartitioned, deleted[0], counts[0]), (partitioned, deleted[1], counts[1])):
+        for side, store in enumerate((unpartitioned, partitioned)):
 
-            def cleanup(store: Any = store, n: List[int] = n, days: float = days) -> None:
+            def cleanup(store: Any = store, n: List[int] = counts[side], days: float = days) -> None:
                 n.append(store.api_call_tracker.cleanup_old(days=days, now=last))
 
-            out.append(timed(cleanup)[0])
+            deleted[side].append(timed(cleanup)[0])
+            # what the deleted rows still cost: VACUUM (autovacuum's work) removes them
+            # from the table and every index; a dropped partition left nothing behind
+            vacuumed[side].append(timed(lambda store=store: store.backend.analyze([_api_call()]))[0])
     if counts[0] != counts[1]:
         raise AssertionError(f"{NAME}: cleanup_old removed {counts[0]} unpartitioned, {counts[1]} partitioned")
     meta[f"{NAME}_cleanup_rows_per_run"] = counts[1]
     results.append(Result(NAME, "postgresql", "cleanup_old", rows, deleted[0], deleted[1], goal=None))
+    results.append(
+        Result(NAME, "postgresql", "vacuum_analyze_after_cleanup", rows, vacuumed[0], vacuumed[1], goal=None)
+    )
     return results
 
 
