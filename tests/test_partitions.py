@@ -177,3 +177,15 @@ def test_strategy_cleanup_old_deletes_the_returns_before_the_cutoff_on_every_bac
     assert deleted == 2 * sum(1 for d in days if d < cutoff)
     assert min(r.date for r in store.find(DailyStrategyReturn)) == cutoff
     assert store.count(DailyStrategyReturn) == 2 * sum(1 for d in days if d >= cutoff)
+
+
+def test_an_upsert_with_repeated_keys_across_write_chunks_keeps_the_last_of_each(storekit_store: Store) -> None:
+    """More records than one write chunk (5,000), a key repeated with another month: the
+    later record wins and no other record is lost."""
+    store = storekit_store
+    first = [_call(i + 1, NOW - dt.timedelta(minutes=i)) for i in range(6000)]
+    again = [_call(i + 1, NOW - dt.timedelta(days=70, minutes=i), endpoint="/order") for i in range(0, 6000, 7)]
+    assert store.put_many([*first, *again]) == 6000 + len(again)
+    assert store.count(ApiCall) == 6000
+    assert store.count(ApiCall, Eq("endpoint", "/order")) == len(again)
+    assert store.get(ApiCall, 8) == again[1]

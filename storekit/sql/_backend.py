@@ -195,9 +195,10 @@ class SQLBackend:
         rows = self._writer(record_type)(items)
         table = self._tables[record_type]
         key = stored_key(spec, self.facts)
+        written = list(map(spec.key_getter, items)) if key != spec.key else []
         with self._connection() as conn:
             for start in range(0, len(rows), _WRITE_CHUNK):
-                chunk, chunk_keys = rows[start : start + _WRITE_CHUNK], keys[start : start + _WRITE_CHUNK]
+                chunk, chunk_keys = rows[start : start + _WRITE_CHUNK], written[start : start + _WRITE_CHUNK]
                 self._partition(conn, record_type, chunk)
                 if key != spec.key:  # the record key may be stored under another partition value
                     conn.execute(sa.delete(table).where(self._key_in(table, spec.key, chunk_keys)))
