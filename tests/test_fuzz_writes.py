@@ -40,6 +40,7 @@ from storekit.domain.strategy_reporter import StrategyComparison, StrategyPerfor
 from storekit.query import Eq, In, Range
 from storekit.records import AuditEntry, NotificationStats, PerformanceTracking, SyncedFile, all_record_types, new_id
 from storekit.registry import Registry
+from storekit.testing.plugin import clear
 
 UTC = dt.timezone.utc
 TODAY = dt.date.today()
@@ -879,6 +880,9 @@ class Recorder:
 
 @pytest.fixture
 def audited(storekit_url: str) -> Iterator[Tuple[Store, Recorder]]:
+    """An empty store of each backend, audited by a recorder (and the audit-table plugin)."""
+    with open_store(storekit_url, fallback=None, audit=False) as plain:
+        clear(plain)
     recorder = Recorder()
     registry = Registry(strict=True)
     registry.load_entry_points()
