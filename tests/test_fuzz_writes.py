@@ -878,17 +878,28 @@ class Recorder:
         self.events.extend(events)
 
 
-@pytest.fixture
-def audited(storekit_url: str) -> Iterator[Tuple[Store, Recorder]]:
-    """An empty store of each backend, audited by a recorder (and the audit-table plugin)."""
-    with open_store(storekit_url, fallback=None, audit=False) as plain:
-        clear(plain)
+@pytest.fixture(scope="module")
+def _stores(storekit_url: str) -> Iterator[Tuple[Store, Store, Recorder]]:
+    """Per backend: a plain store, and one on the same URL audited by a recorder (and by the
+    audit-table plugin)."""
     recorder = Recorder()
     registry = Registry(strict=True)
     registry.load_entry_points()
     registry.register_plugin(recorder, name="fuzz-recorder")
-    with open_store(storekit_url, fallback=None, audit=True, registry=registry) as store:
-        yield store, recorder
+    with (
+        open_store(storekit_url, fallback=None, audit=False) as plain,
+        open_store(storekit_url, fallback=None, audit=True, registry=registry) as store,
+    ):
+        yield plain, store, recorder
+
+
+@pytest.fixture
+def audited(_stores: Tuple[Store, Store, Recorder]) -> Tuple[Store, Recorder]:
+    """An empty audited store of each backend and its recorder."""
+    plain, store, recorder = _stores
+    clear(plain)
+    recorder.events.clear()
+    return store, recorder
 
 
 def _counts(store: Store, *but: type) -> Dict[str, int]:
