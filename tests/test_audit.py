@@ -236,3 +236,14 @@ def test_a_failing_audit_hook_is_logged_and_the_write_stands(clean_url: str, cap
     (failure,) = [r for r in caplog.records if r.name == "storekit.audit"]
     assert "audit plugin 'test-audit-0' failed on 1 committed change(s)" in failure.getMessage()
     assert failure.exc_info is not None and "audit sink down" in str(failure.exc_info[1])
+
+
+def test_writes_of_the_write_behind_queue_are_audited_when_its_thread_writes_them(clean_url: str) -> None:
+    recorder = Recorder()
+    with open_store(clean_url, fallback=None, audit=True, registry=_registry(recorder)) as store:
+        queue = store.write_behind()
+        queue.submit(_stats())
+        queue.submit(_stats(DAY + dt.timedelta(days=1)))
+        queue.flush()
+        assert sorted(e.key for e in recorder.events) == [(DAY,), (DAY + dt.timedelta(days=1),)]
+        assert {(e.method, e.operation, e.caller) for e in recorder.events} == {("append", "create", None)}
