@@ -338,7 +338,8 @@ class Store:
             gone = list(self.backend.query(Query(record_type, where)))
             count = self.backend.delete(record_type, where)
         if count != len(gone):  # PostgreSQL, read committed: a row committed in between
-            log.warning("audit of a delete from %s: %d deleted, %d read and audited", record_type, count, len(gone))
+            table = spec_of(record_type).table
+            log.warning("audit of a delete from %s: %d deleted, %d read and audited", table, count, len(gone))
         self._auditor.record(self, "delete", "delete", gone)
         return count
 
@@ -434,7 +435,8 @@ def open_store(
     resolved = resolve_url(url)
     registry = registry or get_registry()
     backend_options = dict(options or {})
-    auditing = audit_setting(backend_options.pop("audit", None) if audit is None else audit)
+    option = backend_options.pop("audit", None)  # storekit's option, never the backend's
+    auditing = audit_setting(option if audit is None else audit)
     auditor = Auditor(registry) if auditing else None
     scheme = sa.engine.make_url(resolved).drivername
     info = registry.backend_for_scheme(scheme)

@@ -247,3 +247,9 @@ def test_writes_of_the_write_behind_queue_are_audited_when_its_thread_writes_the
         queue.flush()
         assert sorted(e.key for e in recorder.events) == [(DAY,), (DAY + dt.timedelta(days=1),)]
         assert {(e.method, e.operation, e.caller) for e in recorder.events} == {("append", "create", None)}
+
+
+def test_the_argument_wins_over_the_audit_option_which_never_reaches_the_backend(clean_url: str) -> None:
+    with open_store(clean_url, fallback=None, audit=False, options={"audit": True}) as store:
+        store.put(_stats())
+        assert store._auditor is None and _entries(store) == []
