@@ -20,9 +20,8 @@ import datetime as dt
 import math
 import sqlite3
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import attrs
 
@@ -38,8 +37,6 @@ from ._store_rows import StoreRows
 __all__ = ["Finding", "TableVerification", "VerifyReport", "verify"]
 
 BATCH_ROWS = 5_000
-
-T = TypeVar("T")
 
 Progress = Callable[[str, "TableVerification"], None]
 """Called with ``'start'``, ``'batch'`` and ``'end'`` and the table's report so far."""
@@ -141,9 +138,8 @@ def _safe_text(raw: bytes) -> Union[str, bytes]:
 
 
 def open_legacy(path: Path) -> sqlite3.Connection:
-    """``path`` opened read-only (the legacy files are never modified); usable from the
-    read-ahead thread (one thread at a time)."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    """``path`` opened read-only (the legacy files are never modified)."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
 
 
 def _fetch(conn: sqlite3.Connection, sql: str, params: Tuple[Any, ...]) -> List[Tuple[Any, ...]]:
@@ -455,7 +451,7 @@ def _verify_table(
                 records = _records_by_key(reader, check, keys)
             yield batch, quarantine, ledger, records
 
-    for batch, quarantine, ledger, records in _read_ahead(inputs()):
+    for batch, quarantine, ledger, records in inputs():
         report.checked += len(batch)
         for row in batch:
             legacy_id = row[0]
@@ -495,23 +491,6 @@ def _verify_table(
             progress("batch", report)
     if progress:
         progress("end", report)
-
-
-_END: Any = object()
-
-
-def _read_ahead(items: Iterator[T]) -> Iterator[T]:
-    """``items``, with the next one read on a worker thread while the caller works on this
-    one: the drivers release the GIL while they wait for SQLite and the server, so the
-    reads overlap the comparison."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="storekit-verify") as pool:
-        ahead = pool.submit(next, items, _END)
-        while True:
-            item = ahead.result()
-            if item is _END:
-                return
-            ahead = pool.submit(next, items, _END)
-            yield item
 
 
 def _check_quarantined(
