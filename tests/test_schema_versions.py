@@ -109,6 +109,7 @@ def test_upgrade_migrates_an_older_store_to_what_a_new_store_has_and_keeps_its_d
     stock = Stock(id=7, code="005930", name="삼성전자", market="KOSPI")
     with open_store(fresh_url) as store:
         store.put(stock)
+    upgrade(fresh_url)  # a current store is left alone, but for the coming months' partitions (PostgreSQL)
     created_now = _snapshot(fresh_url)
     downgrade(1, fresh_url)
     older = _indexes(fresh_url)
@@ -221,10 +222,12 @@ def test_upgrade_to_3_partitions_existing_time_series_tables_and_keeps_their_row
     with open_store(fresh_url) as store:
         store.append(calls)
         store.put_many(returns)
+    upgrade(fresh_url)  # as the owner would: also the partitions of the coming months
     created_now = _snapshot(fresh_url)
     partitions = _partitions(fresh_url)
     if fresh_url.startswith("postgresql"):
-        assert {"api_calls_p202511", "daily_strategy_returns_p202602"} <= {p.split()[0] for p in partitions}
+        names = {p.split()[0] for p in partitions}
+        assert {"api_calls_p202511", "api_calls_default", "daily_strategy_returns_p202602"} <= names
     downgrade(2, fresh_url)
     if fresh_url.startswith("postgresql"):
         with sql_backend(fresh_url) as backend, backend.engine.connect() as conn:

@@ -40,7 +40,6 @@ round trip instead of three). The ``copy_min_rows``
 option changes it (tests set 1 to put every value through COPY)."""
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _PARTITION_LOCK = 0x73746F72656B6974  # "storekit": serialises partition creation across sessions
-_NO_PARTITION = "no partition of relation"
 
 
 def _month(value: Any) -> Tuple[int, int]:
@@ -260,30 +259,91 @@ class PostgreSQLFacts(SQLFacts):
 
     def ensure_partitions(self, connection: sa.engine.Connection, table: sa.Table, column: str, values: Any) -> None:
         """Monthly partitions (in UTC for timestamps), created when a write needs one, with
-        the next month's; created partitions are remembered once seen in the catalog."""
+        the next month's, and the ``DEFAULT`` partition; created partitions are remembered
+        once seen in the catalog. Only the table's owner may create partitions: for any
+        other role (``storekit schema grant``) rows of a month without a partition go to
+        the default partition, which :meth:`maintain_partitions` empties."""
         wanted = {partition_name(table.name, m): m for m in _months(values)}
-        if all(name in self._known for name in wanted):
+        default = f"{table.name}_default"
+        if default in self._known and all(name in self._known for name in wanted):
             return
         self._known.update(self._partitions_of(connection, table))
-        missing = {name: m for name, m in wanted.items() if name not in self._known}
-        if not missing:
+        missing = sorted({m for name, m in wanted.items() if name not in self._known})
+        if (default in self._known and not missing) or not self._may_create(connection, table):
             return
-        quote = connection.dialect.identifier_preparer.quote
-        timestamp = isinstance(table.c[column].type, UTCTimestamp)
         # concurrent CREATE ... IF NOT EXISTS of one name can fail; one session at a time
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PARTITION_LOCK})
-        for month in sorted({*missing.values(), *map(_next, missing.values())}):
-            end = _next(month)
-            # the bounds are formatted from ints only: no value reaches the SQL text
-            low, high = (f"'{y:04d}-{m:02d}-01{' 00:00:00+00' if timestamp else ''}'" for y, m in (month, end))
-            connection.exec_driver_sql(
-                f"CREATE TABLE IF NOT EXISTS {quote(partition_name(table.name, month))} "
-                f"PARTITION OF {quote(table.name)} FOR VALUES FROM ({low}) TO ({high})"
-            )
+        quote = connection.dialect.identifier_preparer.quote
+        connection.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {quote(default)} PARTITION OF {quote(table.name)} DEFAULT"
+        )
+        for month in sorted({*missing, *map(_next, missing)}):
+            self._create_month(connection, table, column, month, default)
         # not remembered yet: the transaction may still roll back (the next write re-reads)
+
+    def _create_month(
+        self, connection: sa.engine.Connection, table: sa.Table, column: str, month: Tuple[int, int], default: str
+    ) -> None:
+        """Create ``month``'s partition, moving the rows the default partition holds for it."""
+        quote = connection.dialect.identifier_preparer.quote
+        name = partition_name(table.name, month)
+        if connection.scalar(sa.text("SELECT to_regclass(:n) IS NOT NULL"), {"n": quote(name)}):
+            return
+        timestamp = isinstance(table.c[column].type, UTCTimestamp)
+        # the bounds are formatted from ints only: no value reaches the SQL text
+        low, high = (f"'{y:04d}-{m:02d}-01{' 00:00:00+00' if timestamp else ''}'" for y, m in (month, _next(month)))
+        held = f"{quote(column)} >= {low} AND {quote(column)} < {high}"
+        moving = connection.exec_driver_sql(f"SELECT 1 FROM {quote(default)} WHERE {held} LIMIT 1").first()
+        stage = quote(f"storekit_move_{table.name}"[:63])
+        if moving:  # PostgreSQL refuses a partition for rows the default holds: set them aside
+            connection.exec_driver_sql(f"CREATE TEMP TABLE {stage} (LIKE {quote(table.name)}) ON COMMIT DROP")
+            connection.exec_driver_sql(
+                f"WITH moved AS (DELETE FROM {quote(default)} WHERE {held} RETURNING *) "
+                f"INSERT INTO {stage} SELECT * FROM moved"
+            )
+        connection.exec_driver_sql(
+            f"CREATE TABLE {quote(name)} PARTITION OF {quote(table.name)} FOR VALUES FROM ({low}) TO ({high})"
+        )
+        if moving:
+            connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} SELECT * FROM {stage}; DROP TABLE {stage}")
+
+    def _may_create(self, connection: sa.engine.Connection, table: sa.Table) -> bool:
+        """Whether this role may create and drop ``table``'s partitions (it owns the table)."""
+        return bool(
+            connection.scalar(
+                sa.text("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = to_regclass(:t)"),
+                {"t": connection.dialect.identifier_preparer.quote(table.name)},
+            )
+        )
+
+    def maintain_partitions(
+        self, connection: sa.engine.Connection, table: sa.Table, column: str, ahead: int = 12
+    ) -> List[str]:
+        """Create the partitions of this month and the ``ahead`` next ones, and of every
+        month the default partition holds rows of (moving them); return the partitions
+        created. Run by ``storekit schema upgrade`` as the schema's owner."""
+        before = set(self._partitions_of(connection, table))
+        today = dt.datetime.now(dt.timezone.utc)
+        months: List[Any] = []
+        month = (today.year, today.month)
+        for _ in range(ahead + 1):
+            months.append(dt.date(*month, 1))
+            month = _next(month)
+        default = f"{table.name}_default"
+        quote = connection.dialect.identifier_preparer.quote
+        if default in before:
+            trunc = f"date_trunc('month', {quote(column)} AT TIME ZONE 'UTC')"
+            if not isinstance(table.c[column].type, UTCTimestamp):
+                trunc = f"date_trunc('month', {quote(column)})"
+            held = connection.exec_driver_sql(f"SELECT DISTINCT {trunc} FROM {quote(default)}")
+            months += [r[0].date() for r in held]
+        self.ensure_partitions(connection, table, column, months)
+        return sorted(set(self._partitions_of(connection, table)) - before)
 
     def drop_partitions(self, connection: sa.engine.Connection, table: sa.Table, column: str, before: Any) -> int:
         """Drop the monthly partitions that end at or before ``before``; return their rows."""
+        if not self._may_create(connection, table):
+            return 0  # only the owner may drop a partition; the delete does it row by row
         quote = connection.dialect.identifier_preparer.quote
         prefix = f"{table.name}_p"
         dropped = 0
@@ -365,8 +425,6 @@ class PostgreSQLFacts(SQLFacts):
             return BackendUnavailableError
         if getattr(orig, "pgcode", None) == "22003":  # numeric_value_out_of_range: an increment
             return AggregateOverflowError
-        if _NO_PARTITION in str(orig):  # dropped by another session: re-read the catalog next time
-            self._known.clear()
         return super().error_class(exc)
 
 

@@ -83,6 +83,7 @@ def upgrade(url: Optional[str] = None, *, options: Optional[Mapping[str, Any]] =
         backend.ensure_schema(all_record_types())  # new tables; records the version if absent
         _ensure_fallback_tables(conn)
         created = _create_missing_indexes(conn, backend)
+        _maintain_partitions(conn, backend)
         return SchemaChange(before, SCHEMA_VERSION, tuple(revisions), tuple(created))
 
 
@@ -151,6 +152,14 @@ def _create_missing_indexes(conn: sa.engine.Connection, backend: SQLBackend) -> 
         index.create(conn)
         created.append(index.name or f"index on {table}")
     return created
+
+
+def _maintain_partitions(conn: sa.engine.Connection, backend: SQLBackend) -> None:
+    """Partitioned tables (PostgreSQL): the partitions of this month and the next twelve,
+    and of any month whose rows a role that may not create partitions wrote into the
+    default partition (``docs/how-to/operations.rst``, "Partitioned tables")."""
+    for record_type, column in backend._partitioned.items():
+        backend.facts.maintain_partitions(conn, backend._tables[record_type], column)
 
 
 def _ensure_fallback_tables(conn: sa.engine.Connection) -> None:

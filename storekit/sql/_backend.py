@@ -135,6 +135,8 @@ class SQLBackend:
                     + ("upgrade storekit" if int(row) > SCHEMA_VERSION else "run `storekit schema upgrade`"),
                     backend=self.name,
                 )
+            for record_type in record_types:  # a partitioned table's default partition
+                self._partition(conn, record_type, [], always=True)
 
     def schema_version(self) -> Optional[int]:
         """The recorded schema version, or ``None`` for a store storekit never wrote."""
@@ -231,10 +233,12 @@ class SQLBackend:
                 self.facts.insert_rows(conn, table, chunk)
         return len(items)
 
-    def _partition(self, conn: sa.engine.Connection, record_type: type, rows: Sequence[Tuple[Any, ...]]) -> None:
+    def _partition(
+        self, conn: sa.engine.Connection, record_type: type, rows: Sequence[Tuple[Any, ...]], always: bool = False
+    ) -> None:
         """Create the partitions ``rows`` (driver-ready) go to, if missing."""
         column = self._partitioned.get(record_type)
-        if column is not None and rows:
+        if column is not None and (rows or always):
             table = self._tables[record_type]
             position = list(table.c.keys()).index(column)
             self.facts.ensure_partitions(conn, table, column, [r[position] for r in rows])

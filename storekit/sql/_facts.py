@@ -65,6 +65,13 @@ class SQLFacts:
         """Make sure partitions of ``table`` hold every value of ``column`` in ``values``
         (driver-ready), before they are written. Only called when :attr:`partitions`."""
 
+    def maintain_partitions(
+        self, connection: sa.engine.Connection, table: sa.Table, column: str, ahead: int = 12
+    ) -> List[str]:
+        """Create the partitions of the coming ``ahead`` months, and any others writes
+        could not create; return their names. Run by ``storekit schema upgrade``."""
+        return []
+
     def drop_partitions(self, connection: sa.engine.Connection, table: sa.Table, column: str, before: Any) -> int:
         """Drop the partitions of ``table`` whose every possible ``column`` value is
         below ``before``; return how many rows they held. Only called when :attr:`partitions`."""

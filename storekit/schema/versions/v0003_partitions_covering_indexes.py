@@ -6,8 +6,9 @@ time-series tables range-partitioned by month on PostgreSQL.
   ``ix_api_calls_endpoint_response_time_id`` gives the 95th percentile row in order.
 * PostgreSQL: ``api_calls`` (by ``timestamp``, primary key ``(id, timestamp)``) and
   ``daily_strategy_returns`` (by ``date``) become partitioned tables with one partition per
-  month (UTC), created for every month holding rows, and the next; the rows are copied
-  into them and the old tables dropped. SQLite tables stay as they are.
+  month (UTC), created for every month holding rows, and the next, and a ``DEFAULT``
+  partition; the rows are copied into them and the old tables dropped. SQLite tables
+  stay as they are.
 
 Tables a store does not have are skipped. Frozen here, not derived from the records.
 
@@ -108,6 +109,7 @@ def _rebuild(table: str, partitioned: bool) -> None:
         f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(table + '_pkey')} PRIMARY KEY ({', '.join(map(_q, primary))})"
     )
     if partitioned:
+        conn.exec_driver_sql(f"CREATE TABLE {_q(table + '_default')} PARTITION OF {_q(table)} DEFAULT")
         _month_partitions(conn, table, column, old)
         for name, columns, include in V3_INDEXES[table]:
             if include:  # in storekit's order (NULL first ascending), as the facts declare it
