@@ -269,7 +269,10 @@ class PostgreSQLFacts(SQLFacts):
             return
         self._known.update(self._partitions_of(connection, table))
         missing = sorted({m for name, m in wanted.items() if name not in self._known})
-        if (default in self._known and not missing) or not self._may_create(connection, table):
+        if default in self._known and not missing:
+            return
+        if not self._may_create(connection, table):
+            self._known.update(wanted)  # not ours to create: the rows go to the default partition
             return
         # concurrent CREATE ... IF NOT EXISTS of one name can fail; one session at a time
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PARTITION_LOCK})
