@@ -44,18 +44,35 @@ def test_the_embedded_default_is_data_storekit_db_and_its_directory_is_created(
 
 @pytest.mark.usefixtures("pg_url")
 def test_postgresql_tables_default_to_the_storekit_schema() -> None:
+    """In a database of its own (created and dropped here), so that a ``storekit`` schema
+    left in the shared test database by another run or library version cannot interfere."""
     import os
+    import uuid
 
-    base = os.environ.get("STOREKIT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    with open_store(base) as store:
-        assert store.backend.facts.schema == "storekit"  # type: ignore[attr-defined]
-    engine = sa.create_engine(sa.engine.make_url(base).set(drivername="postgresql+psycopg2"))
+    base = sa.engine.make_url(os.environ.get("STOREKIT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    name = f"sk_default_schema_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base.set(drivername="postgresql+psycopg2"), isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect() as conn:
-            found = conn.execute(sa.text(
-                "select count(*) from information_schema.tables "
-                "where table_schema = 'storekit' and table_name = 'screening_history'"
-            )).scalar_one()
-        assert found == 1
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = base.set(database=name)
+        try:
+            with open_store(url.render_as_string(hide_password=False)) as store:
+                assert store.backend.facts.schema == "storekit"  # type: ignore[attr-defined]
+            engine = sa.create_engine(url.set(drivername="postgresql+psycopg2"))
+            try:
+                with engine.connect() as conn:
+                    found = conn.execute(
+                        sa.text(
+                            "select count(*) from information_schema.tables "
+                            "where table_schema = 'storekit' and table_name = 'screening_history'"
+                        )
+                    ).scalar_one()
+                assert found == 1
+            finally:
+                engine.dispose()
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
-        engine.dispose()
+        admin.dispose()
