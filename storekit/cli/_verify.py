@@ -60,7 +60,7 @@ def verify(legacy_dir: str, url: Optional[str], as_json: bool, zone: str) -> Non
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
-        _print_summary(console, report)
+        print_verify_summary(console, report)
     if not report.ok:
         sys.exit(1)
 
@@ -93,7 +93,8 @@ def _with_progress(console: Any, run: Any, legacy_dir: str, store: Any, zone: st
         return run(legacy_dir, store, zone_name=zone, progress=progress)
 
 
-def _print_summary(console: Any, report: Any) -> None:
+def print_verify_summary(console: Any, report: Any) -> None:
+    """The verify report as a table, its findings, and the verdict (shared with ``storekit demo``)."""
     from rich.table import Table
 
     table = Table(title="storekit verify")
