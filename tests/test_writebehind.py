@@ -260,3 +260,17 @@ def test_a_delete_or_transaction_comes_after_the_records_queued_before_it(tmp_pa
             assert store.delete(ApiCall) == 1
         queue.close()
         assert store.count(ApiCall) == 0
+
+
+def test_record_api_call_returns_while_the_database_is_locked_and_goes_through_the_queue(
+    storekit_store: Store,
+) -> None:
+    tracker = storekit_store.api_call_tracker
+    queue = storekit_store.write_behind()
+    before = queue.stats.queued
+    with database_locked(storekit_store):
+        tracker.record_api_call("/quote", response_time=12.5)
+        tracker.record_api_call("/order", "POST", 80.0, success=False, error_message="HTTP 500")
+        assert queue.stats.queued == before + 2
+    assert tracker.get_endpoint_list() == ["/order", "/quote"]  # reads wait for the queue
+    assert queue.stats.pending == 0

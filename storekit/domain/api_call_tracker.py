@@ -91,8 +91,9 @@ class ApiCallTracker(DomainStore):
         session_id: Optional[str] = None,
     ) -> None:
         """Record one API call (``response_time`` in milliseconds, sizes in bytes), stamped
-        with the current time. Returns nothing, as the legacy tracker; the call is written
-        before this returns.
+        with the current time. Returns nothing, as the legacy tracker, without waiting for
+        the database: the call goes to the store's write-behind queue
+        (:meth:`storekit.Store.write_behind`), which reads through the store wait for.
 
         :raises storekit.RecordValidationError: a value of the wrong type; nothing is written.
         """
@@ -127,8 +128,8 @@ class ApiCallTracker(DomainStore):
         return self._store.delete(ApiCall, Range("timestamp", lt=cutoff - dt.timedelta(days=days)))
 
     def _write(self, call: ApiCall) -> None:
-        # The one place a call is written (a write-behind queue replaces this line).
-        self._store.append([call])
+        # The one place a call is written: the store's write-behind queue (issue 6).
+        self._store.write_behind().submit(call)
 
     # -- reads ----------------------------------------------------------------------------
 
