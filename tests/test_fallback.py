@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator, List, Tuple
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
@@ -271,10 +272,11 @@ def test_increments_made_during_an_outage_are_applied_exactly_once(
     proxy.cut()
     for _ in range(3):
         store.increment(stats(1), "total_count")
+    store.increment(attrs.evolve(stats(1), sent_count=7), "total_count", replace=["sent_count"])
     proxy.restore()
     store.sync()
     found = direct.get(NotificationStats, dt.date(2026, 1, 10))
-    assert found is not None and found.total_count == 4
+    assert found is not None and (found.total_count, found.sent_count) == (5, 7)
 
 
 def _snapshot(fallback_url: str, target: Path) -> None:
