@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import attrs
 
 from ..query import Agg, Eq, Filter, Query, Range
-from ..records import ApiCall
+from ..records import ApiCall, utc_now
 from ._base import DomainStore
 from ._monitoring import local_now, percent
 
@@ -99,7 +99,7 @@ class ApiCallTracker(DomainStore):
         """
         self._write(
             ApiCall(
-                timestamp=local_now(),
+                timestamp=utc_now(),  # an instant: stored and returned in UTC on every backend
                 endpoint=endpoint,
                 method=method,
                 response_time=response_time,

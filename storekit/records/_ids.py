@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
+import random
 import threading
 import time
 
@@ -12,6 +13,9 @@ __all__ = ["derived_id", "new_id", "utc_now"]
 
 _lock = threading.Lock()
 _last = 0
+_random = random.Random()  # seeded from os.urandom; private, so no caller's random.seed() touches it
+if hasattr(os, "register_at_fork"):  # a forked child must not repeat its parent's sequence
+    os.register_at_fork(after_in_child=_random.seed)
 
 
 EPOCH_MS = 1_577_836_800_000
@@ -28,7 +32,7 @@ def new_id() -> int:
     never collide. Generating the id on the client makes replays idempotent.
     """
     global _last
-    candidate = (time.time_ns() // 1_000_000 - EPOCH_MS) << 22 | int.from_bytes(os.urandom(3), "big") >> 2
+    candidate = (time.time_ns() // 1_000_000 - EPOCH_MS) << 22 | _random.getrandbits(22)
     with _lock:
         if candidate <= _last:
             candidate = _last + 1
