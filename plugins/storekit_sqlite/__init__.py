@@ -37,9 +37,15 @@ _TYPES: Dict[Kind, sa.types.TypeEngine[Any]] = {
 }
 
 
+_UTC = dt.timezone.utc
+
+
 def _utc_text(value: dt.datetime) -> str:
-    # = UTCTimestampText.process_bind_param, with isoformat's arguments positional
-    return value.astimezone(dt.timezone.utc).isoformat("T", "microseconds")
+    # = UTCTimestampText.process_bind_param, with isoformat's arguments positional; a
+    # value already in UTC (what storekit returns and stamps) skips the conversion
+    if value.tzinfo is _UTC:
+        return value.isoformat("T", "microseconds")
+    return value.astimezone(_UTC).isoformat("T", "microseconds")
 
 
 _date_text = functools.lru_cache(maxsize=4096)(dt.date.isoformat)
