@@ -219,6 +219,12 @@ class PostgreSQLFacts(SQLFacts):
         )
 
     def prepare(self, connection: sa.engine.Connection) -> None:
+        # Processes opening the same fresh schema at once: IF NOT EXISTS is not safe
+        # against a concurrent CREATE (the loser hits a unique violation in the catalog),
+        # so schema creation is serialized per schema until the transaction ends.
+        connection.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"storekit schema {self.schema or ''}"}
+        )
         # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema
         # exists, which an application role granted only DML lacks (storekit schema grant)
         if self.schema and not connection.dialect.has_schema(connection, self.schema):

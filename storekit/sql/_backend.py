@@ -132,7 +132,11 @@ class SQLBackend:
                 raise SchemaVersionError(
                     f"{self._described} has storekit schema version {row}, this library writes "
                     f"{SCHEMA_VERSION}: "
-                    + ("upgrade storekit" if int(row) > SCHEMA_VERSION else "run `storekit schema upgrade`"),
+                    + (
+                        "upgrade storekit (pip install -U storekit)"
+                        if int(row) > SCHEMA_VERSION
+                        else "run `storekit schema upgrade`"
+                    ),
                     backend=self.name,
                 )
             for record_type in record_types:  # a partitioned table's default partition
