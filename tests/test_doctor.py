@@ -149,7 +149,7 @@ def test_a_plugin_that_fails_to_load_fails_the_plugins_check(tmp_path: Path, mon
 
 
 def test_writes_waiting_in_the_fallback_outbox_are_reported(tmp_path: Path) -> None:
-    from storekit.cli._doctor import OutboxCounts, outbox_counts
+    from storekit.fallback import OutboxCounts, outbox_counts
     from storekit.records import Stock
 
     primary = f"postgresql://trader:{SECRET}@127.0.0.1:1/hantu"  # down: writes go to the fallback

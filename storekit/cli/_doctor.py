@@ -200,37 +200,8 @@ def _schema(url: str, timeout: float) -> List[Check]:
     return [version, tables, indexes]
 
 
-@attrs.frozen
-class OutboxCounts:
-    """What waits in a fallback's outbox."""
-
-    pending: int
-    """Writes journaled in the fallback that wait for replay to the primary."""
-    conflicts: int
-    """Writes the primary refused at replay, kept in ``storekit_outbox_conflicts``."""
-
-
-def outbox_counts(fallback_url: str) -> Optional[OutboxCounts]:
-    """Extension point for the fallback's outbox, read-only: what waits in the outbox of
-    the fallback at ``fallback_url`` (``None``: no outbox there yet).
-
-    It reads the tables of :mod:`storekit.fallback` directly, because the public way
-    (``open_store(..., fallback=...)`` and ``FallbackBackend.status()``) opens the store,
-    which creates the fallback's tables and may start a replay, and the doctor changes
-    nothing. Replace the body with a public read-only count once that package has one."""
-    import sqlalchemy as sa
-
-    from ..fallback._outbox import OUTBOX, conflict_count, pending_count
-    from ..schema._connect import sql_backend
-
-    with sql_backend(fallback_url) as backend, backend._connection(write=False) as conn:
-        if not sa.inspect(conn).has_table(OUTBOX.name):
-            return None
-        return OutboxCounts(pending_count(conn), conflict_count(conn))
-
-
 def _outbox(fallback: Optional[str]) -> Check:
-    from ..fallback import resolve_fallback
+    from ..fallback import OutboxCounts, outbox_counts, resolve_fallback
 
     try:
         fallback_url = resolve_fallback(None if fallback == "none" else fallback)

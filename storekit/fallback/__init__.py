@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+import attrs
 import sqlalchemy as sa
 
 from ..backend import Backend, BackendInfo
@@ -28,8 +29,10 @@ __all__ = [
     "FROM_ENVIRONMENT",
     "Backoff",
     "FallbackBackend",
+    "OutboxCounts",
     "ReplayReport",
     "default_fallback_path",
+    "outbox_counts",
     "resolve_fallback",
 ]
 
@@ -120,3 +123,29 @@ def with_fallback(
         secondary.close()
         raise
     return backend
+
+
+@attrs.frozen
+class OutboxCounts:
+    """What waits in a fallback's outbox."""
+
+    pending: int
+    """Writes journaled in the fallback that wait for replay to the primary."""
+    conflicts: int
+    """Writes the primary refused at replay, kept in ``storekit_outbox_conflicts``."""
+
+
+def outbox_counts(fallback_url: str) -> Optional[OutboxCounts]:
+    """What waits in the outbox of the fallback at ``fallback_url``, read-only (``None``:
+    no outbox there yet). Unlike opening the store with a fallback, this creates nothing
+    and starts no replay (``storekit doctor`` uses it).
+
+    .. versionadded:: 0.1
+    """
+    from ..schema._connect import sql_backend
+    from ._outbox import OUTBOX, conflict_count, pending_count
+
+    with sql_backend(fallback_url) as backend, backend._connection(write=False) as conn:
+        if not sa.inspect(conn).has_table(OUTBOX.name):
+            return None
+        return OutboxCounts(pending_count(conn), conflict_count(conn))
