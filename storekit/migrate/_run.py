@@ -21,13 +21,15 @@ from ..query import Agg, Eq, In, Range
 from ..records import LegacyRow, QuarantinedRow, Record, RecordSpec, all_record_types, spec_of
 from ..store import Store
 from ._convert import DEFAULT_ZONE, Converter, Quarantine, converter_for, real, text, zone
+from ._legacy_read import BATCH_ROWS as _BATCH_ROWS
+from ._legacy_read import InvalidText, has_table, legacy_batches, open_legacy, unknown_tables
 from ._mapping import TableMapping, mapping_for, migration_order
 
 log = logging.getLogger("storekit.migrate")
 
 __all__ = ["MigrationReport", "TableReport", "migrate", "parse_only", "tag_value", "untag_value"]
 
-BATCH_ROWS = 5_000
+BATCH_ROWS = _BATCH_ROWS  # read at call time, so a test may lower it
 
 
 @attrs.define
@@ -97,17 +99,6 @@ Progress = Callable[[str, TableReport], None]
 # -- tagged values -----------------------------------------------------------------------
 
 
-class _InvalidText(bytes):
-    """TEXT whose bytes are not valid UTF-8 (kept as bytes, tagged ``text_bytes``)."""
-
-
-def _safe_text(raw: bytes) -> Union[str, bytes]:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return _InvalidText(raw)
-
-
 def tag_value(value: Any) -> List[str]:
     """A legacy SQLite value as a JSON-storable tagged value (nothing lost)."""
     if value is None:
@@ -116,7 +107,7 @@ def tag_value(value: Any) -> List[str]:
         return ["int", str(value)]
     if isinstance(value, float):
         return ["real", repr(value)]
-    if isinstance(value, _InvalidText):
+    if isinstance(value, InvalidText):
         return ["text_bytes", bytes(value).hex()]
     if isinstance(value, bytes):
         return ["blob", value.hex()]
@@ -172,24 +163,8 @@ def parse_only(only: Optional[Sequence[str]]) -> Optional[List[Tuple[str, Option
     return out
 
 
-def _unknown_tables(conn: sqlite3.Connection, file: str) -> List[str]:
-    known = {t for f, t in migration_order() if f == file}
-    names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-    return [f"{file}:{n}" for (n,) in names if n not in known]
-
-
 def _selected(file: str, table: Optional[str], only: Optional[List[Tuple[str, Optional[str]]]]) -> bool:
     return only is None or any(f == file and (t is None or t == table) for f, t in only)
-
-
-def _open_ro(path: Path) -> sqlite3.Connection:
-    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
-    return sqlite3.connect(uri, uri=True)
-
-
-def _has_table(conn: sqlite3.Connection, table: str) -> bool:
-    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
-    return row is not None
 
 
 class _Plan:
@@ -314,32 +289,6 @@ def _ledger_max(store: Store, file: str, table: str) -> Optional[int]:
     return None if value is None else int(value)
 
 
-def _fetch(conn: sqlite3.Connection, sql: str, after: int) -> List[Tuple[Any, ...]]:
-    try:
-        return conn.execute(sql, (after, BATCH_ROWS)).fetchall()
-    except sqlite3.OperationalError as exc:  # TEXT that is not UTF-8: fetch it as bytes
-        if "decode" not in str(exc):
-            raise
-        conn.text_factory = _safe_text
-        try:
-            return conn.execute(sql, (after, BATCH_ROWS)).fetchall()
-        finally:
-            conn.text_factory = str
-
-
-def _batches(
-    conn: sqlite3.Connection, table: str, columns: Sequence[str], after: int
-) -> Iterator[List[Tuple[Any, ...]]]:
-    cols = ", ".join(f'"{c}"' for c in columns)
-    sql = f'SELECT rowid, {cols} FROM "{table}" WHERE rowid > ? ORDER BY rowid LIMIT ?'
-    while True:
-        rows = _fetch(conn, sql, after)
-        if not rows:
-            return
-        yield rows
-        after = rows[-1][0]
-
-
 def _migrate_table(
     conn: sqlite3.Connection,
     store: Store,
@@ -368,7 +317,7 @@ def _migrate_table(
     key_getter = spec.key_of
     check_refs = bool(spec.references) and not dry_run
     check_taken = not dry_run and not _ids_cannot_collide(conn, store, plan, info, after)
-    for rows in _batches(conn, mapping.table, columns, after):
+    for rows in legacy_batches(conn, mapping.table, columns, after=after, size=BATCH_ROWS):
         good: List[Tuple[int, Record]] = []
         bad: Dict[int, str] = {}
         by_id: Dict[int, Tuple[Any, ...]] = {}
@@ -503,11 +452,11 @@ def migrate(
                     conns[file] = None
                     report.absent_files.append(file)
                 else:
-                    opened = conns[file] = _open_ro(path)
+                    opened = conns[file] = open_legacy(path)
                     if _selected(file, None, selected):
-                        report.unknown_tables.extend(_unknown_tables(opened, file))
+                        report.unknown_tables.extend(unknown_tables(opened, file))
             conn = conns[file]
-            if conn is None or not _has_table(conn, table):
+            if conn is None or not has_table(conn, table):
                 continue
             t0 = time.perf_counter()
             table_report = TableReport(file, table)

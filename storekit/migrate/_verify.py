@@ -30,13 +30,13 @@ from ..query import Eq, Filter, In, Range
 from ..records import Kind, LegacyRow, QuarantinedRow, RecordSpec, spec_of
 from ..store import Store
 from ._convert import DEFAULT_ZONE, Converter, Quarantine, converter_for, real, text, writer_for, zone
+from ._legacy_read import has_table, legacy_batches, open_legacy, unknown_tables
 from ._mapping import TableMapping, mapping_for, migration_order
 from ._run import tag_value
 from ._store_rows import StoreRows
 
 __all__ = ["Finding", "TableVerification", "VerifyReport", "verify"]
 
-BATCH_ROWS = 5_000
 
 Progress = Callable[[str, "TableVerification"], None]
 """Called with ``'start'``, ``'batch'`` and ``'end'`` and the table's report so far."""
@@ -124,55 +124,6 @@ class VerifyReport:
 
 
 # -- reading the legacy side -------------------------------------------------------------------
-
-
-class _InvalidText(bytes):
-    """TEXT whose bytes are not UTF-8 (tagged ``text_bytes``, as migrate does)."""
-
-
-def _safe_text(raw: bytes) -> Union[str, bytes]:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return _InvalidText(raw)
-
-
-def open_legacy(path: Path) -> sqlite3.Connection:
-    """``path`` opened read-only (the legacy files are never modified)."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-
-
-def _fetch(conn: sqlite3.Connection, sql: str, params: Tuple[Any, ...]) -> List[Tuple[Any, ...]]:
-    try:
-        return conn.execute(sql, params).fetchall()
-    except sqlite3.OperationalError as exc:  # TEXT that is not UTF-8: read it as bytes
-        if "decode" not in str(exc):
-            raise
-        conn.text_factory = _safe_text
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.text_factory = str
-
-
-def legacy_batches(conn: sqlite3.Connection, table: str, columns: Sequence[str]) -> Iterator[List[Tuple[Any, ...]]]:
-    """``(rowid, *columns)`` tuples of ``table`` in rowid order, a batch at a time."""
-    cols = ", ".join(f'"{c}"' for c in columns)
-    sql = f'SELECT rowid, {cols} FROM "{table}" WHERE rowid > ? ORDER BY rowid LIMIT ?'
-    after = -(2**63)
-    while True:
-        rows = _fetch(conn, sql, (after, BATCH_ROWS))
-        if not rows:
-            return
-        yield rows
-        after = rows[-1][0]
-
-
-def unknown_tables(conn: sqlite3.Connection, file: str) -> List[str]:
-    """``file:table`` of the tables of ``conn`` that no mapping knows."""
-    known = {t for f, t in migration_order() if f == file}
-    names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-    return [f"{file}:{n}" for (n,) in names if n not in known]
 
 
 # -- comparing -----------------------------------------------------------------------------------
@@ -541,7 +492,7 @@ def verify(
                     opened = conns[file] = open_legacy(path)
                     report.unknown_tables.extend(unknown_tables(opened, file))
             conn = conns[file]
-            if conn is None or not _has_table(conn, table):
+            if conn is None or not has_table(conn, table):
                 continue
             t0 = time.perf_counter()
             table_report = TableVerification(file, table)
@@ -553,8 +504,3 @@ def verify(
             if c is not None:
                 c.close()
     return report
-
-
-def _has_table(conn: sqlite3.Connection, table: str) -> bool:
-    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
-    return row is not None
