@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Callable, Dict, Iterator, Tuple
 
 from ..errors import StorekitError, UsageError
 
@@ -17,3 +18,38 @@ def console() -> Any:
 def exit_code(exc: StorekitError) -> int:
     """2 for usage and configuration errors, 3 for backend failures (see ``storekit --help``)."""
     return 2 if isinstance(exc, UsageError) else 3
+
+
+@contextlib.contextmanager
+def per_table_progress(
+    console: Any, total: Callable[[Any], int], done: Callable[[Any], int]
+) -> Iterator[Callable[[str, Any], None]]:
+    """A progress bar per legacy table, with rows per second and an ETA. Yields the
+    ``progress(event, table_report)`` callback that migrate and verify call with
+    ``'start'``, then ``'batch'``/``'end'``; ``total`` and ``done`` read a report."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} rows/s"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        tasks: Dict[str, Any] = {}
+        clock: Dict[str, Tuple[float, int]] = {}
+
+        def progress(event: str, t: Any) -> None:
+            name = f"{t.file}:{t.table}"
+            if event == "start":
+                tasks[name] = bar.add_task(name, total=total(t), completed=done(t), rate="-")
+                clock[name] = (time.perf_counter(), done(t))
+                return
+            started, first = clock[name]
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            bar.update(tasks[name], completed=done(t), rate=f"{(done(t) - first) / elapsed:,.0f}")
+
+        yield progress

@@ -12,6 +12,7 @@ from ..config import redact_url, resolve_url
 from ..errors import StorekitError
 from ._common import console as _console
 from ._common import exit_code as _exit_code
+from ._common import per_table_progress
 
 
 @click.command()
@@ -69,37 +70,7 @@ def migrate(
 def migrate_with_progress(
     console: Any, run: Any, legacy_dir: str, store: Any, only: List[str], dry_run: bool, zone: str
 ) -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]} rows/s"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as bar:
-        tasks = {}
-        clock = {}
-
-        def progress(event: str, t: Any) -> None:
-            import time
-
-            name = f"{t.file}:{t.table}"
-            if event == "start":
-                tasks[name] = bar.add_task(name, total=t.source_rows, completed=t.already_present, rate="-")
-                clock[name] = (time.perf_counter(), t.done)
-                return
-            started, first = clock[name]
-            elapsed = max(time.perf_counter() - started, 1e-9)
-            bar.update(tasks[name], completed=t.done, rate=f"{(t.done - first) / elapsed:,.0f}")
-
+    with per_table_progress(console, lambda t: t.source_rows, lambda t: t.done) as progress:
         return run(legacy_dir, store, only=only or None, dry_run=dry_run, zone=zone, progress=progress)
 
 

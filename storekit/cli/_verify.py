@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 import click
 
@@ -12,6 +12,7 @@ from ..config import redact_url, resolve_url
 from ..errors import StorekitError
 from ._common import console as _console
 from ._common import exit_code as _exit_code
+from ._common import per_table_progress
 
 SHOWN_PER_TABLE = 20
 """Findings listed per table on a terminal (``--json`` lists them all)."""
@@ -66,30 +67,7 @@ def verify(legacy_dir: str, url: Optional[str], as_json: bool, zone: str) -> Non
 
 
 def _with_progress(console: Any, run: Any, legacy_dir: str, store: Any, zone: str) -> Any:
-    import time
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]} rows/s"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as bar:
-        tasks: Dict[str, Any] = {}
-        started: Dict[str, float] = {}
-
-        def progress(event: str, t: Any) -> None:
-            name = f"{t.file}:{t.table}"
-            if event == "start":
-                tasks[name] = bar.add_task(name, total=t.source_rows, rate="-")
-                started[name] = time.perf_counter()
-                return
-            elapsed = max(time.perf_counter() - started[name], 1e-9)
-            bar.update(tasks[name], completed=t.checked, rate=f"{t.checked / elapsed:,.0f}")
-
+    with per_table_progress(console, lambda t: t.source_rows, lambda t: t.checked) as progress:
         return run(legacy_dir, store, zone_name=zone, progress=progress)
 
 
