@@ -75,6 +75,11 @@ def _writes(method: F) -> F:
     return cast(F, wrapper)
 
 
+class _TransactionDepth(threading.local):
+    depth = 0
+    """How deep the calling thread is in :meth:`Store.transaction` blocks."""
+
+
 class Store:
     """A typed store on one backend. Use it as a context manager, or call :meth:`close`.
 
@@ -88,7 +93,7 @@ class Store:
         self._domains: Dict[str, Any] = {}
         self._generation = 0
         self._write_behind: Optional[WriteBehind] = None
-        self._transactions = threading.local()
+        self._transactions = _TransactionDepth()
 
     def __repr__(self) -> str:
         return f"<Store {self.backend.name} {self._url}>"
@@ -242,7 +247,7 @@ class Store:
 
         .. versionadded:: 0.1
         """
-        return bool(getattr(self._transactions, "depth", 0))
+        return self._transactions.depth > 0
 
     def _settle(self) -> None:
         # Reads, deletes and transactions come after the records queued for write-behind
@@ -256,7 +261,7 @@ class Store:
     def transaction(self) -> Iterator[Store]:
         """Every operation in the block, on this thread, commits or rolls back together."""
         self._settle()
-        self._transactions.depth = getattr(self._transactions, "depth", 0) + 1
+        self._transactions.depth += 1
         committed = False
         try:
             with self.backend.transaction():

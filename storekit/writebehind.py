@@ -143,8 +143,9 @@ class WriteBehind:
 
         Inside a :meth:`storekit.Store.transaction` block the record is written at once,
         as part of the transaction (and not counted here)."""
-        if self._store.in_transaction:
-            self._store.put(record)
+        store = self._store
+        if store._transactions.depth:  # = store.in_transaction, on the hot path
+            store.put(record)
             return
         with self._lock:
             if len(self._queue) >= self.max_queued or self._closing:
