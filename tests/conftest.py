@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import uuid
 import warnings
-from typing import Iterator, List
+from typing import Any, Iterator, List
 
 import pytest
 import sqlalchemy as sa
@@ -74,6 +74,29 @@ def pg_url() -> Iterator[str]:
     engine.dispose()
 
 
+@pytest.fixture
+def pg_schema_url(pg_url: str) -> Iterator[str]:
+    """A PostgreSQL URL with a schema of this test's own, dropped at the end (for tests that
+    create, change or race on a fresh schema)."""
+    schema = f"sk_t_{uuid.uuid4().hex[:12]}"
+    yield sa.engine.make_url(pg_url).update_query_dict({"schema": schema}).render_as_string(hide_password=False)
+    engine = _pg_engine()
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture
+def proxy() -> Iterator[Any]:
+    """A TCP proxy to the test PostgreSQL server that the test can cut and restore
+    (``tests/_fallback_proxy.py``)."""
+    from _fallback_proxy import Proxy
+
+    p = Proxy(("127.0.0.1", 5432))
+    yield p
+    p.stop()
+
+
 def backend_url(name: str, request: pytest.FixtureRequest, tmp_dir: str) -> str:
     if name == "sqlite":
         return f"sqlite:///{os.path.join(tmp_dir, 'store.db')}"
@@ -87,5 +110,3 @@ def storekit_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     ``tests/test_conformance.py`` runs the kit's suite (:mod:`storekit.testing.suite`)
     on it, and the kit's ``storekit_store`` fixture serves the other backend tests."""
     return backend_url(request.param, request, str(tmp_path_factory.mktemp(request.param)))
-
-

@@ -19,12 +19,8 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
-from typing import Dict, Iterator, List, Set
-
-import pytest
-import sqlalchemy as sa
+from typing import Dict, List, Set
 
 from storekit import open_store
 from storekit.records import ApiCall, NotificationStats
@@ -36,24 +32,6 @@ WRITER = str(Path(__file__).parent / "_fallback_writer.py")
 DAY = dt.date(2026, 1, 10)
 WAIT = 120.0
 """The most any step may take before the test gives up (a bound, never an assertion on speed)."""
-
-
-@pytest.fixture
-def pg_schema_url(pg_url: str) -> Iterator[str]:
-    schema = f"sk_fbf_{uuid.uuid4().hex[:10]}"
-    url = sa.engine.make_url(pg_url).update_query_dict({"schema": schema})
-    yield url.render_as_string(hide_password=False)
-    engine = sa.create_engine(url.difference_update_query(["schema"]).set(drivername="postgresql+psycopg2"))
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
-
-
-@pytest.fixture
-def proxy() -> Iterator[Proxy]:
-    p = Proxy(("127.0.0.1", 5432))
-    yield p
-    p.stop()
 
 
 class Writer:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from pathlib import Path
 from typing import Any, Dict, Iterator, Set
 
@@ -27,13 +26,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/store.db"
         return
-    schema = f"sk_sv_{uuid.uuid4().hex[:12]}"
-    base = sa.engine.make_url(request.getfixturevalue("pg_url"))
-    yield base.update_query_dict({"schema": schema}).render_as_string(hide_password=False)
-    engine = sa.create_engine(base.difference_update_query(["schema"]).set(drivername="postgresql+psycopg2"))
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    engine.dispose()
+    yield request.getfixturevalue("pg_schema_url")
 
 
 def _indexes(url: str) -> Dict[str, Set[str]]:
