@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Dict, Iterator, Tuple
+import sys
+from typing import Any, Callable, Dict, Iterator, Tuple, Type
+
+import click
 
 from ..errors import StorekitError, UsageError
 
@@ -13,6 +16,21 @@ def console() -> Any:
     from rich.console import Console
 
     return Console()
+
+
+@contextlib.contextmanager
+def errors_exit(io_errors: Tuple[Type[BaseException], ...] = (), io_problem: str = "") -> Iterator[None]:
+    """A storekit error in the block ends the command with its message on stderr and its
+    exit code (:func:`exit_code`); one of ``io_errors`` ends it with exit 2 and
+    ``io_problem``."""
+    try:
+        yield
+    except StorekitError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exit_code(exc))
+    except io_errors as exc:
+        click.echo(f"error: {io_problem}: {exc}", err=True)
+        sys.exit(2)
 
 
 def exit_code(exc: StorekitError) -> int:

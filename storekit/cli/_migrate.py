@@ -9,10 +9,8 @@ from typing import Any, List, Optional
 import click
 
 from ..config import redact_url, resolve_url
-from ..errors import StorekitError
 from ._common import console as _console
-from ._common import exit_code as _exit_code
-from ._common import per_table_progress
+from ._common import errors_exit, per_table_progress
 
 
 @click.command()
@@ -45,7 +43,7 @@ def migrate(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     console = None if as_json else _console()
-    try:
+    with errors_exit((sqlite3.Error, OSError), "cannot read the legacy files"):
         target = resolve_url(to_url)
         with open_store(target) as store:
             if console is None:
@@ -53,12 +51,6 @@ def migrate(
             else:
                 console.print(f"Migrating [bold]{legacy_dir}[/bold] into [bold]{redact_url(target)}[/bold]")
                 report = migrate_with_progress(console, run_migration, legacy_dir, store, list(only), dry_run, zone)
-    except StorekitError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(_exit_code(exc))
-    except (sqlite3.Error, OSError) as exc:  # a legacy file that cannot be read
-        click.echo(f"error: cannot read the legacy files: {exc}", err=True)
-        sys.exit(2)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

@@ -9,9 +9,8 @@ from typing import Any, Dict, Optional
 import click
 
 from ..config import redact_url, resolve_url
-from ..errors import StorekitError
 from ._common import console as _console
-from ._common import exit_code as _exit_code
+from ._common import errors_exit
 
 
 @click.command()
@@ -40,7 +39,7 @@ def rollback(out_dir: str, url: Optional[str], force: bool, as_json: bool, zone:
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     console = None if as_json else _console()
-    try:
+    with errors_exit((OSError,), f"cannot write under {out_dir}"):
         source = resolve_url(url)
         with open_store(source) as store:
             if console is None:
@@ -48,12 +47,6 @@ def rollback(out_dir: str, url: Optional[str], force: bool, as_json: bool, zone:
             else:
                 console.print(f"Rolling back [bold]{redact_url(source)}[/bold] into [bold]{out_dir}[/bold]")
                 report = _with_progress(console, run_rollback, store, out_dir, force, zone)
-    except StorekitError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(_exit_code(exc))
-    except OSError as exc:
-        click.echo(f"error: cannot write under {out_dir}: {exc}", err=True)
-        sys.exit(2)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Optional
 
 import click
 
 from ..config import redact_url, resolve_url
-from ..errors import StorekitError
-from ._common import exit_code as _exit_code
+from ._common import errors_exit
 
 _URL_HELP = "Store URL (default: DATABASE_URL, else data/storekit.db)."
 
@@ -34,12 +32,9 @@ def upgrade(url: Optional[str], as_json: bool) -> None:
     """
     from ..schema import upgrade as run_upgrade
 
-    try:
+    with errors_exit():
         target = resolve_url(url)
         change = run_upgrade(target)
-    except StorekitError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(_exit_code(exc))
     if as_json:
         payload = {
             "url": redact_url(target),
@@ -77,12 +72,9 @@ def grant(role: str, url: Optional[str]) -> None:
     """
     from ..schema import grant as run_grant
 
-    try:
+    with errors_exit():
         target = resolve_url(url)
         done = run_grant(role, target)
-    except StorekitError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(_exit_code(exc))
     click.echo(
         f"{redact_url(target)}: role {done.role!r} may read and write {len(done.tables)} tables "
         f"of schema {done.schema!r} ({len(done.sequences)} sequences), read {', '.join(done.read_only)}"

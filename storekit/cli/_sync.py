@@ -9,8 +9,7 @@ from typing import Any, Optional
 
 import click
 
-from ..errors import StorekitError
-from ._common import exit_code as _exit_code
+from ._common import errors_exit
 
 
 @click.command()
@@ -38,7 +37,7 @@ def sync(url: Optional[str], fallback: Optional[str], status: bool, as_json: boo
     os.environ["STOREKIT_FALLBACK_RETRY_MAX"] = "0"
     if fallback is None:
         fallback = os.environ.get("STOREKIT_FALLBACK") or DEFAULT
-    try:
+    with errors_exit():
         primary = resolve_url(url)
         with open_store(primary, fallback=fallback) as store:
             backend: Any = store.backend
@@ -48,9 +47,6 @@ def sync(url: Optional[str], fallback: Optional[str], status: bool, as_json: boo
                 )
                 sys.exit(2)
             report = backend.status() if status else store.sync()
-    except StorekitError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(_exit_code(exc))
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

@@ -9,10 +9,8 @@ from typing import Any, Optional
 import click
 
 from ..config import redact_url, resolve_url
-from ..errors import StorekitError
 from ._common import console as _console
-from ._common import exit_code as _exit_code
-from ._common import per_table_progress
+from ._common import errors_exit, per_table_progress
 
 SHOWN_PER_TABLE = 20
 """Findings listed per table on a terminal (``--json`` lists them all)."""
@@ -44,7 +42,7 @@ def verify(legacy_dir: str, url: Optional[str], as_json: bool, zone: str) -> Non
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     console = None if as_json else _console()
-    try:
+    with errors_exit((sqlite3.Error, OSError), "cannot read the legacy files"):
         target = resolve_url(url)
         with open_store(target) as store:
             if console is None:
@@ -52,12 +50,6 @@ def verify(legacy_dir: str, url: Optional[str], as_json: bool, zone: str) -> Non
             else:
                 console.print(f"Verifying [bold]{legacy_dir}[/bold] against [bold]{redact_url(target)}[/bold]")
                 report = _with_progress(console, run_verify, legacy_dir, store, zone)
-    except StorekitError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(_exit_code(exc))
-    except (sqlite3.Error, OSError) as exc:
-        click.echo(f"error: cannot read the legacy files: {exc}", err=True)
-        sys.exit(2)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
