@@ -18,7 +18,7 @@ from ..query import Agg, Eq, Filter, In, Range, asc, desc
 from ..records import Feedback, ModelPerformanceHistory, PerformanceTracking
 from ._base import DomainStore
 from ._unified_db_values import as_date, as_float, as_int, as_json, attr, chunks, number, ratio, since, today
-from .unified_db import confusion, outcome, refreshed
+from .unified_db import confusion, feedback_dict, outcome, refreshed
 
 __all__ = ["FeedbackSystem", "PatternPrediction", "PredictionResult"]
 
@@ -79,19 +79,12 @@ class PredictionResult:
 
 
 def _recent_dict(fb: Feedback) -> Dict[str, Any]:
+    """:func:`feedback_dict` plus the outcome's errors and date, ``factor_scores`` never
+    ``None`` (what the legacy ``get_recent_feedback`` returned, ``prediction_id`` added)."""
     return {
-        "prediction_id": fb.prediction_id,
-        "stock_code": fb.stock_code,
-        "prediction_date": fb.prediction_date.isoformat(),
-        "predicted_probability": fb.predicted_probability,
-        "predicted_class": fb.predicted_class,
-        "model_name": fb.model_name,
-        "actual_return_7d": fb.actual_return_7d,
-        "actual_class": fb.actual_class,
-        "prediction_error": fb.prediction_error,
+        **feedback_dict(fb),
         "absolute_error": fb.absolute_error,
         "feedback_date": fb.feedback_date.isoformat() if fb.feedback_date else None,
-        "is_processed": fb.is_processed,
         "factor_scores": fb.factor_scores if fb.factor_scores is not None else {},
     }
 
