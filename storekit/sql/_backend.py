@@ -157,8 +157,9 @@ class SQLBackend:
     def _writer(self, record_type: type) -> Callable[[Sequence[Any]], List[Tuple[Any, ...]]]:
         """Records of ``record_type`` -> driver-ready tuples in column order, as one
         generated list comprehension per record type (like attrs' and dataclasses'
-        ``__init__``): attribute reads inline, a converter called only where a column
-        needs one (``facts.bulk_converters``, else the type's bind processor)."""
+        ``__init__``): attribute reads inline, a converter called (or a mapping looked
+        up) only where a column needs one (``facts.bulk_converters``, else the type's
+        bind processor)."""
         writer = self._writers.get(record_type)
         if writer is None:
             table = self._tables[record_type]
@@ -174,12 +175,13 @@ class SQLBackend:
                 proc = fast[f.kind] if f.kind in fast else c.type.bind_processor(dialect)
                 if proc is None:
                     values.append(f"r.{c.name}")
-                elif f.nullable:
-                    namespace[f"_p{i}"] = proc
-                    values.append(f"(None if (v{i} := r.{c.name}) is None else _p{i}(v{i}))")
+                    continue
+                namespace[f"_p{i}"] = proc
+                apply = "_p{i}[{v}]" if isinstance(proc, Mapping) else "_p{i}({v})"
+                if f.nullable:
+                    values.append(f"(None if (v{i} := r.{c.name}) is None else {apply.format(i=i, v=f'v{i}')})")
                 else:
-                    namespace[f"_p{i}"] = proc
-                    values.append(f"_p{i}(r.{c.name})")
+                    values.append(apply.format(i=i, v=f"r.{c.name}"))
             source = f"def write(records):\n    return [({', '.join(values)},) for r in records]\n"
             exec(compile(source, f"<storekit writer for {spec.name}>", "exec"), namespace)
             writer = self._writers[record_type] = namespace["write"]
@@ -194,13 +196,15 @@ class SQLBackend:
 
     def upsert(self, record_type: type, records: Iterable[Any]) -> int:
         items = self._checked(record_type, records)
+        count = len(items)
         spec = spec_of(record_type)
-        keys = list(map(spec.key_getter, items))
-        if len(set(keys)) != len(keys):  # a later record with the same key wins
-            items = list(dict(zip(keys, items)).values())
-        rows = self._writer(record_type)(items)
         table = self._tables[record_type]
         key = stored_key(spec, self.facts)
+        if key != spec.key or not self.facts.upsert_rows_in_order:  # a later record with the same key wins
+            keys = list(map(spec.key_getter, items))
+            if len(set(keys)) != len(keys):
+                items = list(dict(zip(keys, items)).values())
+        rows = self._writer(record_type)(items)
         written = list(map(spec.key_getter, items)) if key != spec.key else []
         with self._connection() as conn:
             for start in range(0, len(rows), _WRITE_CHUNK):
@@ -209,7 +213,7 @@ class SQLBackend:
                 if key != spec.key:  # the record key may be stored under another partition value
                     conn.execute(sa.delete(table).where(self._key_in(table, spec.key, chunk_keys)))
                 self.facts.upsert_rows(conn, table, key, chunk)
-        return len(keys)
+        return count
 
     def append(self, record_type: type, records: Iterable[Any]) -> int:
         items = self._checked(record_type, records)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Type
+from typing import Any, Callable, FrozenSet, List, Mapping, Sequence, Tuple, Type, Union
 
 import sqlalchemy as sa
 
@@ -146,10 +146,25 @@ class SQLFacts:
         name = connection.dialect.identifier_preparer.format_table(table)
         connection.exec_driver_sql(f"INSERT INTO {name} ({cols}) VALUES ({marks})", rows)
 
-    bulk_converters: Mapping[Kind, Optional[Callable[[Any], Any]]] = {}
+    bulk_converters: Mapping[Kind, Union[Callable[[Any], Any], Mapping[Any, Any], None]] = {}
     """Per kind, a faster replacement for the column type's bind processor on the bulk
-    write path (``None``: the driver binds the validated value as it is). Each must give
-    exactly what the type's bind processor gives; kinds not listed use the type."""
+    write path: a function of the value, or a mapping looked up by the value (a ``dict``
+    subclass with ``__missing__`` memoises), or ``None`` (the driver binds the validated
+    value as it is). Each must give exactly what the type's bind processor gives; kinds
+    not listed use the type.
+
+    .. versionchanged:: 0.1
+       A mapping is accepted.
+    """
+
+    upsert_rows_in_order: bool = False
+    """Whether :meth:`upsert_rows` applies rows one after the other, so that of two rows
+    with the same key the later one is stored (SQLite's ``executemany``). If not, the
+    backend keeps only the last record of each key before calling it (one PostgreSQL
+    statement may not update the same row twice).
+
+    .. versionadded:: 0.1
+    """
 
     paramstyle_mark: str = "?"
     """The driver's positional parameter marker (``?`` for sqlite3, ``%s`` for psycopg2)."""

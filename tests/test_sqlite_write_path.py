@@ -1,0 +1,153 @@
+"""SQLite's bulk write path stores exactly what the column types write.
+
+The bulk writer converts with fast forms (:func:`storekit.sql.types.utc_text`,
+:data:`storekit.sql.types.DATE_TEXT`, booleans as 1/0 ints) instead of the types' bind
+processors; these tests hold them to the processors' output, and check the stored values
+and their SQLite storage classes in a real file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import zoneinfo
+from pathlib import Path
+from typing import Any, List
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from storekit import open_store
+from storekit.records.learning import ScreeningHistory
+from storekit.sql import ISODate, UTCTimestampText
+from storekit.sql.types import DATE_TEXT, utc_text
+
+UTC = dt.timezone.utc
+ZONES = [zoneinfo.ZoneInfo(name) for name in ("Asia/Seoul", "America/New_York", "Europe/London", "Australia/Lord_Howe")]
+
+# any fixed offset datetime allows: whole hours, minutes, seconds, even microseconds
+fixed_offsets = st.timedeltas(
+    min_value=dt.timedelta(hours=-24) + dt.timedelta(microseconds=1),
+    max_value=dt.timedelta(hours=24) - dt.timedelta(microseconds=1),
+).map(dt.timezone)
+timezones = st.one_of(st.just(UTC), fixed_offsets, st.sampled_from(ZONES))
+# years 2-9998: what validation lets through (the UTC value then stays within 1-9999)
+instants = st.datetimes(min_value=dt.datetime(2, 1, 1), max_value=dt.datetime(9998, 12, 31, 23, 59, 59, 999999))
+
+
+class Stamp(dt.datetime):
+    """A datetime subclass (validation accepts them)."""
+
+
+def reference(value: dt.datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@given(instants, timezones, st.booleans())
+def test_utc_text_is_the_utc_isoformat(naive: dt.datetime, tz: dt.tzinfo, fold: bool) -> None:
+    value = naive.replace(tzinfo=tz, fold=int(fold))
+    assert utc_text(value) == reference(value)
+    assert UTCTimestampText().process_bind_param(value, None) == reference(value)
+
+
+@given(instants, timezones)
+def test_utc_text_of_a_datetime_subclass_is_the_utc_isoformat(naive: dt.datetime, tz: dt.tzinfo) -> None:
+    value = Stamp.combine(naive.date(), naive.time(), tz)
+    assert utc_text(value) == reference(value)
+
+
+def test_utc_text_at_the_edges() -> None:
+    kst = dt.timezone(dt.timedelta(hours=9), "KST")
+    for value in (
+        dt.datetime(1970, 1, 1, tzinfo=UTC),
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        dt.datetime(1970, 1, 1, 8, 59, 59, 999999, tzinfo=kst),  # the day before in UTC
+        dt.datetime(2, 1, 1, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=23, minutes=59))),
+        dt.datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone(-dt.timedelta(hours=23, minutes=59))),
+        dt.datetime(2024, 2, 29, 12, 0, 0, 1, tzinfo=dt.timezone(dt.timedelta(0), "Z")),  # a UTC that is not UTC
+    ):
+        assert utc_text(value) == reference(value), value
+
+
+def test_a_utc_value_out_of_range_raises_as_astimezone_does() -> None:
+    early = dt.datetime(1, 1, 1, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    for convert in (utc_text, reference):
+        try:
+            convert(early)
+        except OverflowError:
+            continue
+        raise AssertionError(f"{convert.__name__} did not raise")
+
+
+@given(st.dates())
+def test_date_text_is_the_isoformat(day: dt.date) -> None:
+    assert DATE_TEXT[day] == day.isoformat() == ISODate().process_bind_param(day, None)
+
+
+def _stored(path: Path) -> List[Any]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT stock_code, screening_date, typeof(screening_date), passed, typeof(passed),"
+            " created_at, typeof(created_at), overall_score FROM screening_history ORDER BY stock_code"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def test_the_bulk_path_stores_what_the_types_write(tmp_path: Path) -> None:
+    kst = dt.timezone(dt.timedelta(hours=9), "KST")
+    seoul = zoneinfo.ZoneInfo("Asia/Seoul")
+    day = dt.date(2024, 1, 2)
+    created = [
+        dt.datetime(2024, 1, 2, 15, 40, 0, 123456, tzinfo=kst),
+        dt.datetime(2024, 1, 2, 8, 0, tzinfo=kst),  # the day before in UTC
+        dt.datetime(2024, 1, 2, 15, 40, tzinfo=seoul),
+        dt.datetime(2024, 1, 2, 6, 40, tzinfo=UTC),
+        None,
+    ]
+    passed = [True, False, None, True, False]
+    records = [
+        ScreeningHistory(
+            stock_code=f"00000{i}",
+            stock_name="삼성전자",
+            screening_date=day + dt.timedelta(days=i),
+            passed=passed[i],
+            created_at=created[i],
+            overall_score=float(i),
+        )
+        for i in range(len(created))
+    ]
+    path = tmp_path / "bulk.db"
+    with open_store(f"sqlite:///{path}", record_types=[ScreeningHistory]) as store:
+        assert store.put_many(records) == len(records)
+        assert [store.get(ScreeningHistory, r.stock_code, r.screening_date) for r in records] == records
+    boolean = {True: (1, "integer"), False: (0, "integer"), None: (None, "null")}
+    assert _stored(path) == [
+        (
+            r.stock_code,
+            r.screening_date.isoformat(),
+            "text",
+            *boolean[r.passed],
+            None if r.created_at is None else reference(r.created_at),
+            "null" if r.created_at is None else "text",
+            r.overall_score,
+        )
+        for r in records
+    ]
+
+
+def test_of_records_with_the_same_key_in_one_put_many_the_last_is_stored(tmp_path: Path) -> None:
+    # more than one write chunk (5000 rows), with the repeats in different chunks
+    day = dt.date(2024, 1, 2)
+    batch = [
+        ScreeningHistory(stock_code=f"{i % 4000:06d}", stock_name="종목", screening_date=day, overall_score=float(i))
+        for i in range(12_001)
+    ]
+    path = tmp_path / "repeats.db"
+    with open_store(f"sqlite:///{path}", record_types=[ScreeningHistory]) as store:
+        assert store.put_many(batch) == len(batch)
+        stored = {r.stock_code: r.overall_score for r in store.find(ScreeningHistory)}
+    last = {r.stock_code: r.overall_score for r in batch}  # a dict keeps the last value of a key
+    assert len(stored) == 4000
+    assert stored == last
