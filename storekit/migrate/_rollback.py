@@ -39,6 +39,7 @@ from ..legacy import LEGACY_FILES, MAIN_DB, LegacyTable, create_legacy_file
 from ..query import Agg, Eq, Filter, Range
 from ..records import LegacyRow, QuarantinedRow, RecordSpec, spec_of
 from ..store import Store
+from ._bulk import RANGE_STATUS
 from ._convert import DEFAULT_ZONE, Writer, writer_for, zone
 from ._mapping import TableMapping, mapping_for
 from ._run import untag_value
@@ -233,6 +234,28 @@ def _ledger(reader: StoreRows, spec: RecordSpec, file: str, table: str) -> Dict[
     return out
 
 
+def _ledger_page(
+    reader: StoreRows, file: str, table: str, in_range: List[Filter], hi: int
+) -> Tuple[Dict[int, Any], List[Tuple[int, int]]]:
+    """The ledger of a page of records keyed by their legacy id: {legacy id: extra} of the
+    rows listed one by one, and the (first, last) legacy ids of the migrated ranges that
+    reach into the page (a range row is keyed by its last id: the one just past the page
+    may begin inside it)."""
+    names = spec_of(LegacyRow).field_names
+    i_id, i_key, i_status, i_extra = (names.index(n) for n in ("legacy_id", "record_key", "status", "extra"))
+    rows = reader.all(LegacyRow, in_range)
+    after: List[Filter] = [Eq("file", file), Eq("table", table), Eq("status", RANGE_STATUS), Range("legacy_id", gt=hi)]
+    rows += list(reader.rows(LegacyRow, after, order_by=("legacy_id",), limit=1, stream=False))
+    ledger: Dict[int, Any] = {}
+    ranges: List[Tuple[int, int]] = []
+    for r in rows:
+        if r[i_status] != RANGE_STATUS:
+            ledger[r[i_id]] = r[i_extra]
+        elif isinstance(r[i_key], dict):
+            ranges.append((int(r[i_key]["from"]), int(r[i_key]["to"])))
+    return ledger, ranges
+
+
 def _max_legacy_id(store: Store, file: str, table: str) -> int:
     rows = store.aggregate(LegacyRow, Agg("max", "legacy_id"), where=[Eq("file", file), Eq("table", table)])
     value = rows[0]["max_legacy_id"] if rows else None
@@ -257,8 +280,6 @@ def _write_records(
     file, table = mapping.file, mapping.table
     constants: List[Filter] = [Eq(name, value) for name, value in mapping.constants]
     primary, others = _sources(spec, mapping)
-    lnames = spec_of(LegacyRow).field_names
-    l_id, l_extra = lnames.index("legacy_id"), lnames.index("extra")
     if w.by_id and not others:
         assert w.id_pos is not None
         last: Optional[int] = None
@@ -274,8 +295,14 @@ def _write_records(
                 Eq("table", table),
                 Range("legacy_id", ge=min(ids), le=max(ids)),
             ]
-            ledger = {r[l_id]: r[l_extra] for r in reader.all(LegacyRow, in_range)}
-            _emit(out, w, [(r[w.id_pos], r, ledger.get(r[w.id_pos], _NEW)) for r in page], report)
+            ledger, ranges = _ledger_page(reader, file, table, in_range, max(ids))
+            from_page: List[Tuple[int, Tuple[Any, ...], Any]] = []
+            for r in page:
+                found = ledger.get(r[w.id_pos], _NEW)
+                if found is _NEW and any(lo <= r[w.id_pos] <= hi for lo, hi in ranges):
+                    found = None  # a migrated range: from the legacy table, no extra columns
+                from_page.append((r[w.id_pos], r, found))
+            _emit(out, w, from_page, report)
             if progress:
                 progress("batch", report)
     own = _ledger(reader, spec, file, table)

@@ -30,6 +30,9 @@ log = logging.getLogger("storekit.migrate")
 __all__ = ["MigrationReport", "TableReport", "migrate", "parse_only", "tag_value", "untag_value"]
 
 BATCH_ROWS = _BATCH_ROWS  # read at call time, so a test may lower it
+BULK = True
+"""Whether tables that can use it go through the bulk lane (:mod:`storekit.migrate._bulk`);
+read at call time, so a test may compare both lanes."""
 
 
 @attrs.define
@@ -317,6 +320,15 @@ def _migrate_table(
     key_getter = spec.key_of
     check_refs = bool(spec.references) and not dry_run
     check_taken = not dry_run and not _ids_cannot_collide(conn, store, plan, info, after)
+    if BULK and not dry_run and not check_taken and not check_refs:
+        from ._bulk import bulk_lane, run_lane
+
+        lane = bulk_lane(plan, store, tz, info)
+        if lane is not None:
+            run_lane(lane, conn, store, after, report, tag_value, progress)
+            if progress:
+                progress("end", report)
+            return
     for rows in legacy_batches(conn, mapping.table, columns, after=after, size=BATCH_ROWS):
         good: List[Tuple[int, Record]] = []
         bad: Dict[int, str] = {}

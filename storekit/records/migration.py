@@ -5,6 +5,13 @@ Every legacy row keeps a stable identity, (file, table, legacy id): the legacy
 that became a record is listed in :class:`LegacyRow`; a row that could not be typed
 is kept exactly, with the reason, in :class:`QuarantinedRow` (and listed in the
 ledger as ``quarantined``). Nothing else can happen to a legacy row.
+
+Tables keyed by their legacy id that ``storekit migrate`` loads in bulk are ledgered a
+range at a time: one row with status ``migrated_range`` per migrated chunk, whose
+``legacy_id`` is the chunk's last migrated legacy id and whose ``record_key`` is
+``{"from": first, "to": last, "rows": n}``: every legacy row with an id from ``first`` to
+``last`` that is not listed as ``quarantined`` became the record of the same ``id``
+(``n`` of them). Quarantined rows are always listed one by one.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ class LegacyRow(Record):
     legacy_id: int = field(doc="the legacy id column, or the rowid where there is none")
     record_table: Optional[str] = field(default=None, doc="the store table of the record (migrated rows)")
     record_key: Json = field(default=None, doc="the record's key values, as JSON-able text forms")
-    status: str = field(choices=("migrated", "quarantined"))
+    status: str = field(choices=("migrated", "quarantined", "migrated_range"))
     extra: Json = field(default=None, doc="{column: tagged value} of columns the mapping does not know")
     migrated_at: Optional[dt.datetime] = field(factory=utc_now)
 
