@@ -111,7 +111,8 @@ def test_upgrade_migrates_an_older_store_to_what_a_new_store_has_and_keeps_its_d
     result = CliRunner().invoke(main, ["schema", "upgrade", "--url", fresh_url])
 
     assert result.exit_code == 0, result.output
-    assert "schema version 1 -> 3 (migrations: 0002, 0003)" in result.output
+    migrations = ", ".join(revision_of(v) for v in range(2, SCHEMA_VERSION + 1))
+    assert f"schema version 1 -> {SCHEMA_VERSION} (migrations: {migrations})" in result.output
     assert _snapshot(fresh_url) == created_now
     with open_store(fresh_url) as store:
         assert store.get(Stock, 7) == stock
@@ -233,7 +234,7 @@ def test_upgrade_to_3_partitions_existing_time_series_tables_and_keeps_their_row
         assert sorted(kinds) == [("api_calls", "r"), ("daily_strategy_returns", "r")]
         assert not [t for t in _snapshot(fresh_url) if "_p20" in t]
 
-    assert upgrade(fresh_url).revisions == ("0003",)
+    assert upgrade(fresh_url).revisions[0] == "0003"
 
     assert _snapshot(fresh_url) == created_now
     assert _partitions(fresh_url) == partitions
@@ -256,3 +257,60 @@ def _partitions(url: str) -> Set[str]:
             )
         )
         return {r[0] for r in rows}
+
+
+def _rollup_shape(url: str) -> Dict[str, Any]:
+    """The rollup's triggers (and trigger functions, PostgreSQL) as the database reports
+    them, and its rows."""
+    with sql_backend(url) as backend, backend.engine.connect() as conn:
+        if url.startswith("postgresql"):
+            triggers = conn.execute(
+                sa.text(
+                    "SELECT tgname, pg_get_triggerdef(t.oid), p.prosrc FROM pg_trigger t "
+                    "JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT tgisinternal AND tgrelid = to_regclass('api_calls')"
+                )
+            ).all()
+        else:
+            triggers = conn.exec_driver_sql(
+                "SELECT name, sql, '' FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'api_calls'"
+            ).all()
+        rows = conn.exec_driver_sql("SELECT * FROM storekit_api_calls_rollup ORDER BY 1, 2, 3, 4, 5").all()
+    return {"triggers": sorted(map(tuple, triggers)), "rows": [tuple(r) for r in rows]}
+
+
+def test_upgrade_to_4_builds_the_rollup_of_the_calls_a_store_holds(fresh_url: str) -> None:
+    """Version 4: storekit_api_calls_rollup and its triggers, created by the upgrade as for a new
+    store, with the groups of the calls stored before; the statistics stay exact after."""
+    from storekit.records import ApiCall
+
+    utc = dt.timezone.utc
+    t0 = dt.datetime(2026, 1, 5, 3, 30, 7, tzinfo=utc)
+    calls = [
+        ApiCall(
+            id=i + 1,
+            timestamp=t0 + dt.timedelta(seconds=17 * i),
+            endpoint=("/a", "/b")[i % 2],
+            method="GET",
+            response_time=float(i % 13),
+            request_size=None if i % 5 == 0 else i,
+            success=None if i % 11 == 0 else i % 4 != 0,
+            error_message=None if i % 4 else "timeout",
+        )
+        for i in range(60)
+    ]
+    with open_store(fresh_url) as store:
+        store.append(calls)
+        before = store.api_call_tracker.get_api_statistics("/a", hours=1, now=t0 + dt.timedelta(minutes=20))
+    created_now = _rollup_shape(fresh_url)
+    assert created_now["triggers"] and created_now["rows"]
+    downgrade(3, fresh_url)
+    with sql_backend(fresh_url) as backend, backend.engine.connect() as conn:
+        assert not sa.inspect(conn).has_table("storekit_api_calls_rollup")
+    assert upgrade(fresh_url).revisions[0] == "0004"
+    assert _rollup_shape(fresh_url) == created_now
+    with open_store(fresh_url) as store:
+        tracker = store.api_call_tracker
+        assert tracker.get_api_statistics("/a", hours=1, now=t0 + dt.timedelta(minutes=20)) == before
+        store.delete(ApiCall)
+        assert tracker.get_api_statistics("/a", hours=1, now=t0 + dt.timedelta(minutes=20)) is None
+    assert _rollup_shape(fresh_url)["rows"] == []

@@ -163,6 +163,94 @@ def _copy_field(column_type: Any, values: Sequence[Any]) -> List[str]:
     return _copy_text([None if v is None else str(v) for v in values])  # JSONB text, UUID
 
 
+# The per-minute rollup of api_calls (schema version 4; storekit.sql._rollup): statement
+# triggers over the transition tables, so a statement of any size (a COPY of a million
+# calls) costs one grouped INSERT ... ON CONFLICT. A group is (endpoint, UTC minute,
+# success as 1/0/-1, error_message NULL flag, error_message or ''), so that NULLs are
+# equal keys; the response-time sum is NUMERIC (float8 + raises on overflow, and a write
+# must not fail because of the rollup) and sizes are summed as 32-bit halves. A delete,
+# or an update changing a summarised column, subtracts the old rows' counts and marks
+# their groups stale (recomputed from the calls when read); a group left with no call is
+# deleted. Partitions dropped whole (drop_partitions) take their months' groups with them.
+_ROLLUP_OFF = "storekit.rollup_off"
+"""A transaction-local setting: 'on' while rows are moved between partitions (not new calls)."""
+_GROUPED = (
+    "SELECT endpoint, date_trunc('minute', \"timestamp\" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS minute, "
+    "coalesce(success::int, -1) AS outcome, (error_message IS NULL)::int AS error_null, "
+    "coalesce(error_message, '') AS error_message, count(*) AS calls, sum(response_time::numeric) AS s, "
+    "min(response_time) AS mn, max(response_time) AS mx, coalesce(sum(request_size >> 32), 0) AS qh, "
+    "coalesce(sum(request_size & 4294967295), 0) AS ql, coalesce(sum(response_size >> 32), 0) AS ph, "
+    "coalesce(sum(response_size & 4294967295), 0) AS pl FROM {rows} GROUP BY 1, 2, 3, 4, 5"
+)
+_ADD = (
+    "INSERT INTO storekit_api_calls_rollup AS r (endpoint, minute, outcome, error_null, error_message, "
+    "minute_last, calls, sum_response_time, min_response_time, max_response_time, request_size_hi, request_size_lo, "
+    "response_size_hi, response_size_lo, stale) "
+    "SELECT endpoint, minute, outcome, error_null, error_message, minute + interval '59.999999 seconds', calls, "
+    "s, mn, mx, qh, ql, ph, pl, 0 FROM (" + _GROUPED + ") AS g "
+    "ON CONFLICT (endpoint, minute, outcome, error_null, error_message) DO UPDATE SET "
+    "calls = r.calls + excluded.calls, sum_response_time = r.sum_response_time + excluded.sum_response_time, "
+    "min_response_time = least(r.min_response_time, excluded.min_response_time), "
+    "max_response_time = greatest(r.max_response_time, excluded.max_response_time), "
+    "request_size_hi = r.request_size_hi + excluded.request_size_hi, "
+    "request_size_lo = r.request_size_lo + excluded.request_size_lo, "
+    "response_size_hi = r.response_size_hi + excluded.response_size_hi, "
+    "response_size_lo = r.response_size_lo + excluded.response_size_lo"
+)
+_SAME_GROUP = (
+    "r.endpoint = g.endpoint AND r.minute = g.minute AND r.outcome = g.outcome "
+    "AND r.error_null = g.error_null AND r.error_message = g.error_message"
+)
+_SUBTRACT = (
+    # emptied groups first (the row lock then re-checks calls against a concurrent insert)
+    "DELETE FROM storekit_api_calls_rollup AS r USING (" + _GROUPED + ") AS g "
+    "WHERE " + _SAME_GROUP + " AND r.calls <= g.calls; "
+    "UPDATE storekit_api_calls_rollup AS r SET calls = r.calls - g.calls, stale = 1 FROM (" + _GROUPED + ") AS g "
+    "WHERE " + _SAME_GROUP
+)
+_SUMMARISED = 'endpoint, "timestamp", success, error_message, response_time, request_size, response_size'
+_CHANGED_OLD = f"(SELECT {_SUMMARISED} FROM removed EXCEPT ALL SELECT {_SUMMARISED} FROM added) AS o"
+_CHANGED_NEW = f"(SELECT {_SUMMARISED} FROM added EXCEPT ALL SELECT {_SUMMARISED} FROM removed) AS n"
+
+
+def _function(name: str, body: str) -> str:
+    return (
+        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $storekit$ "
+        f"BEGIN IF current_setting('{_ROLLUP_OFF}', true) = 'on' THEN RETURN NULL; END IF; {body}; RETURN NULL; "
+        "END $storekit$"
+    )
+
+
+API_CALL_ROLLUP_DDL = (
+    'CREATE TABLE storekit_api_calls_rollup (endpoint TEXT COLLATE "C" NOT NULL, minute TIMESTAMPTZ NOT NULL, '
+    'outcome INTEGER NOT NULL, error_null INTEGER NOT NULL, error_message TEXT COLLATE "C" NOT NULL, '
+    "minute_last TIMESTAMPTZ NOT NULL, calls BIGINT NOT NULL, sum_response_time NUMERIC, "
+    "min_response_time DOUBLE PRECISION, max_response_time DOUBLE PRECISION, request_size_hi BIGINT NOT NULL, "
+    "request_size_lo BIGINT NOT NULL, response_size_hi BIGINT NOT NULL, response_size_lo BIGINT NOT NULL, "
+    "stale INTEGER NOT NULL DEFAULT 0, "
+    "PRIMARY KEY (endpoint, minute, outcome, error_null, error_message))",
+    "CREATE INDEX ix_storekit_api_calls_rollup_minute ON storekit_api_calls_rollup (minute)",
+    _function("storekit_api_calls_rollup_add", _ADD.format(rows="added")),
+    _function("storekit_api_calls_rollup_subtract", _SUBTRACT.format(rows="removed")),
+    _function(
+        "storekit_api_calls_rollup_change",
+        _SUBTRACT.format(rows=_CHANGED_OLD) + "; " + _ADD.format(rows=_CHANGED_NEW),
+    ),
+    _function("storekit_api_calls_rollup_clear", "DELETE FROM storekit_api_calls_rollup"),
+    "CREATE TRIGGER storekit_api_calls_rollup_insert AFTER INSERT ON api_calls REFERENCING NEW TABLE AS added "
+    "FOR EACH STATEMENT EXECUTE FUNCTION storekit_api_calls_rollup_add()",
+    "CREATE TRIGGER storekit_api_calls_rollup_delete AFTER DELETE ON api_calls REFERENCING OLD TABLE AS removed "
+    "FOR EACH STATEMENT EXECUTE FUNCTION storekit_api_calls_rollup_subtract()",
+    "CREATE TRIGGER storekit_api_calls_rollup_update AFTER UPDATE ON api_calls REFERENCING OLD TABLE AS removed "
+    "NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION storekit_api_calls_rollup_change()",
+    "CREATE TRIGGER storekit_api_calls_rollup_truncate AFTER TRUNCATE ON api_calls "
+    "FOR EACH STATEMENT EXECUTE FUNCTION storekit_api_calls_rollup_clear()",
+    # the calls stored before the rollup existed (schema upgrade from version 3)
+    _ADD.format(rows="api_calls"),
+)
+"""The statements of :meth:`PostgreSQLFacts.api_call_rollup_ddl`."""
+
+
 class PostgreSQLFacts(SQLFacts):
     name = "postgresql"
     capabilities = frozenset(
@@ -313,8 +401,11 @@ class PostgreSQLFacts(SQLFacts):
         connection.exec_driver_sql(
             f"CREATE TABLE {quote(name)} PARTITION OF {quote(table.name)} FOR VALUES FROM ({low}) TO ({high})"
         )
-        if moving:
-            connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} SELECT * FROM {stage}; DROP TABLE {stage}")
+        if moving:  # the same calls again, not new ones: the rollup's trigger skips them
+            connection.exec_driver_sql(
+                f"SET LOCAL {_ROLLUP_OFF} = 'on'; INSERT INTO {quote(table.name)} SELECT * FROM {stage}; "
+                f"SET LOCAL {_ROLLUP_OFF} = 'off'; DROP TABLE {stage}"
+            )
 
     def _may_create(self, connection: sa.engine.Connection, table: sa.Table) -> bool:
         """Whether this role may create and drop ``table``'s partitions (it owns the table)."""
@@ -356,6 +447,9 @@ class PostgreSQLFacts(SQLFacts):
         quote = connection.dialect.identifier_preparer.quote
         prefix = f"{table.name}_p"
         dropped = 0
+        rollup = table.name == "api_calls" and bool(
+            connection.scalar(sa.text("SELECT to_regclass('storekit_api_calls_rollup') IS NOT NULL"))
+        )
         for name in sorted(self._partitions_of(connection, table)):
             suffix = name[len(prefix) :]
             if not (name.startswith(prefix) and len(suffix) == 6 and suffix.isdigit()):
@@ -373,6 +467,12 @@ class PostgreSQLFacts(SQLFacts):
             dropped += int(connection.exec_driver_sql(f"SELECT count(*) FROM {quote(name)}").scalar_one())
             connection.exec_driver_sql(f"DROP TABLE {quote(name)}")
             self._known.discard(name)
+            if rollup:  # a DROP fires no trigger: the month's groups go with its calls
+                low = dt.datetime(int(suffix[:4]), int(suffix[4:]), 1, tzinfo=dt.timezone.utc)
+                connection.execute(
+                    sa.text("DELETE FROM storekit_api_calls_rollup WHERE minute >= :low AND minute < :high"),
+                    {"low": low, "high": end},
+                )
         return dropped
 
     def analyze(self, connection: sa.engine.Connection, tables: Sequence[sa.Table]) -> None:
@@ -382,6 +482,9 @@ class PostgreSQLFacts(SQLFacts):
         quote = connection.dialect.identifier_preparer.quote
         for table in tables:
             connection.exec_driver_sql(f"VACUUM ANALYZE {quote(table.name)}")
+
+    def api_call_rollup_ddl(self, connection: sa.engine.Connection) -> Sequence[str]:
+        return API_CALL_ROLLUP_DDL
 
     def _values_sql(self, connection: sa.engine.Connection, table: sa.Table) -> str:
         quote = connection.dialect.identifier_preparer.quote

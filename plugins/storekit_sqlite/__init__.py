@@ -36,6 +36,77 @@ _TYPES: Dict[Kind, sa.types.TypeEngine[Any]] = {
 }
 
 
+# The per-minute rollup of api_calls (schema version 4; storekit.sql._rollup): row
+# triggers. A group is (endpoint, UTC minute, success as 1/0/-1, error_message NULL flag,
+# error_message or ''), so that NULLs are equal keys; sizes are summed as 32-bit halves,
+# which cannot overflow. A delete, or an update changing a summarised column, subtracts
+# the old row's count and marks its group stale (its minimum, maximum and sums are then
+# recomputed from the calls when read); a group left with no call is deleted.
+_MINUTE = "substr({r}.timestamp, 1, 16) || ':00.000000+00:00'"
+_MINUTE_LAST = "substr({r}.timestamp, 1, 16) || ':59.999999+00:00'"
+_GROUP = (
+    "{r}.endpoint, "
+    + _MINUTE
+    + ", coalesce({r}.success, -1), {r}.error_message IS NULL, coalesce({r}.error_message, '')"
+)
+_IS_GROUP = (
+    "endpoint = {r}.endpoint AND minute = " + _MINUTE + " AND outcome = coalesce({r}.success, -1) "
+    "AND error_null = ({r}.error_message IS NULL) AND error_message = coalesce({r}.error_message, '')"
+)
+_ROLLUP_COLUMNS = (
+    "endpoint, minute, outcome, error_null, error_message, minute_last, calls, sum_response_time, "
+    "min_response_time, max_response_time, request_size_hi, request_size_lo, response_size_hi, "
+    "response_size_lo, stale"
+)
+_ADD = (
+    "INSERT INTO storekit_api_calls_rollup (" + _ROLLUP_COLUMNS + ") VALUES (" + _GROUP + ", " + _MINUTE_LAST + ", 1, "
+    "{r}.response_time, {r}.response_time, {r}.response_time, coalesce({r}.request_size >> 32, 0), "
+    "coalesce({r}.request_size & 4294967295, 0), coalesce({r}.response_size >> 32, 0), "
+    "coalesce({r}.response_size & 4294967295, 0), 0) "
+    "ON CONFLICT (endpoint, minute, outcome, error_null, error_message) DO UPDATE SET calls = calls + 1, "
+    "sum_response_time = sum_response_time + excluded.sum_response_time, "
+    "min_response_time = min(min_response_time, excluded.min_response_time), "
+    "max_response_time = max(max_response_time, excluded.max_response_time), "
+    "request_size_hi = request_size_hi + excluded.request_size_hi, "
+    "request_size_lo = request_size_lo + excluded.request_size_lo, "
+    "response_size_hi = response_size_hi + excluded.response_size_hi, "
+    "response_size_lo = response_size_lo + excluded.response_size_lo;"
+)
+_SUBTRACT = (
+    "UPDATE storekit_api_calls_rollup SET calls = calls - 1, stale = 1 WHERE " + _IS_GROUP + "; "
+    "DELETE FROM storekit_api_calls_rollup WHERE " + _IS_GROUP + " AND calls <= 0;"
+)
+_SUMMARISED = ("endpoint", "timestamp", "success", "error_message", "response_time", "request_size", "response_size")
+API_CALL_ROLLUP_DDL = (
+    "CREATE TABLE storekit_api_calls_rollup (endpoint TEXT NOT NULL, minute VARCHAR(32) NOT NULL, "
+    "outcome INTEGER NOT NULL, error_null INTEGER NOT NULL, error_message TEXT NOT NULL, "
+    "minute_last VARCHAR(32) NOT NULL, calls BIGINT NOT NULL, sum_response_time FLOAT, "
+    "min_response_time FLOAT, max_response_time FLOAT, request_size_hi BIGINT NOT NULL, "
+    "request_size_lo BIGINT NOT NULL, response_size_hi BIGINT NOT NULL, response_size_lo BIGINT NOT NULL, "
+    "stale INTEGER NOT NULL DEFAULT 0, "
+    "PRIMARY KEY (endpoint, minute, outcome, error_null, error_message)) WITHOUT ROWID",
+    "CREATE INDEX ix_storekit_api_calls_rollup_minute ON storekit_api_calls_rollup (minute)",
+    "CREATE TRIGGER storekit_api_calls_rollup_insert AFTER INSERT ON api_calls BEGIN " + _ADD.format(r="NEW") + " END",
+    "CREATE TRIGGER storekit_api_calls_rollup_delete AFTER DELETE ON api_calls BEGIN "
+    + _SUBTRACT.format(r="OLD")
+    + " END",
+    f"CREATE TRIGGER storekit_api_calls_rollup_update AFTER UPDATE OF {', '.join(_SUMMARISED)} ON api_calls WHEN "
+    + " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _SUMMARISED)
+    + " BEGIN "
+    + _SUBTRACT.format(r="OLD")
+    + " "
+    + _ADD.format(r="NEW")
+    + " END",
+    # the calls stored before the rollup existed (schema upgrade from version 3)
+    "INSERT INTO storekit_api_calls_rollup (" + _ROLLUP_COLUMNS + ") "
+    "SELECT " + _GROUP.format(r="c") + ", " + _MINUTE_LAST.format(r="c") + ", count(*), sum(c.response_time), "
+    "min(c.response_time), max(c.response_time), coalesce(sum(c.request_size >> 32), 0), "
+    "coalesce(sum(c.request_size & 4294967295), 0), coalesce(sum(c.response_size >> 32), 0), "
+    "coalesce(sum(c.response_size & 4294967295), 0), 0 FROM api_calls AS c GROUP BY 1, 2, 3, 4, 5",
+)
+"""The statements of :meth:`SQLiteFacts.api_call_rollup_ddl`."""
+
+
 class SQLiteFacts(SQLFacts):
     name = "sqlite"
     # Dates and timestamps as the types write them (DATE_TEXT and utc_text are their fast
@@ -109,6 +180,9 @@ class SQLiteFacts(SQLFacts):
             connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
+
+    def api_call_rollup_ddl(self, connection: sa.engine.Connection) -> Sequence[str]:
+        return API_CALL_ROLLUP_DDL
 
     def upsert_rows(
         self,

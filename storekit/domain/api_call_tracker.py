@@ -153,8 +153,8 @@ class ApiCallTracker(DomainStore):
         """
         start, end = self._period(hours, now)
         where: List[Filter] = [Eq("endpoint", endpoint), Range("timestamp", ge=start, le=end)]
-        # one pass: grouped by (success, error_message), the groups also give the error types
-        groups = self._store.aggregate(ApiCall, *_TOTALS, where=where, group_by=["success", "error_message"])
+        # grouped by (success, error_message): the groups also give the error types
+        groups = self._groups(endpoint, start, end)
         total = sum(g["count"] for g in groups)
         if not total:
             return None
@@ -184,6 +184,23 @@ class ApiCallTracker(DomainStore):
             },
         )
 
+    def _groups(self, endpoint: Optional[str], start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:
+        """The calls of ``endpoint`` (``None``: all) in ``[start, end]``, grouped by
+        ``(endpoint, success, error_message)``: count, response-time sum, minimum and
+        maximum, size sums. From the backend's per-minute rollup where it keeps one (the
+        optional ``api_call_totals``: SQL backends, schema version 4), else one grouped
+        aggregate over the calls; the same numbers either way."""
+        totals = getattr(self._store.backend, "api_call_totals", None)
+        if totals is not None:
+            self._store._settle()  # as every read through the store: after the queued writes
+            rows: Optional[List[Dict[str, Any]]] = totals(endpoint, start, end)
+            if rows is not None:
+                return rows
+        where: List[Filter] = [Range("timestamp", ge=start, le=end)]
+        if endpoint is not None:
+            where.append(Eq("endpoint", endpoint))
+        return self._store.aggregate(ApiCall, *_TOTALS, where=where, group_by=["endpoint", "success", "error_message"])
+
     def _p95(self, where: Sequence[Filter], count: int, maximum: float) -> float:
         """The :func:`p95_index`-th smallest response time, read as one row: from the
         nearer end of the order, so the database keeps at most half the rows to sort."""
@@ -195,11 +212,6 @@ class ApiCallTracker(DomainStore):
         query: Query[ApiCall] = Query(ApiCall, where=where, order_by=order, limit=1, offset=offset)
         found = next(iter(self._store.backend.query(query)), None)
         return maximum if found is None else found.response_time  # None: rows deleted meanwhile
-
-    def _error_types(self, where: Sequence[Filter]) -> Dict[str, int]:
-        failed = [*where, Eq("success", False), Range("error_message")]  # Range(): not NULL
-        rows = self._store.aggregate(ApiCall, Agg("count"), where=failed, group_by=["error_message"])
-        return {r["error_message"]: r["count"] for r in rows}
 
     def get_recent_calls(self, minutes: float = 60, *, now: Optional[dt.datetime] = None) -> List[ApiCall]:
         """The calls of the last ``minutes`` (every process's, not only this one's), oldest first."""
@@ -222,11 +234,10 @@ class ApiCallTracker(DomainStore):
         grouped aggregate and one error count, both in the database.
         """
         start, end = self._period(hours, now)
-        where: List[Filter] = [Range("timestamp", ge=start, le=end)]
-        aggs = (Agg("count"), Agg("sum", "response_time"), Agg("max", "response_time"))
         endpoints: Dict[str, Dict[str, Any]] = {}
+        errors: Dict[str, int] = {}
         total_time = 0.0
-        for g in self._store.aggregate(ApiCall, *aggs, where=where, group_by=["endpoint", "success"]):
+        for g in self._groups(None, start, end):
             e = endpoints.setdefault(
                 g["endpoint"],
                 {"total_calls": 0, "successful_calls": 0, "_time": 0.0, "max_response_time": g["max_response_time"]},
@@ -236,6 +247,8 @@ class ApiCallTracker(DomainStore):
             e["_time"] += g["sum_response_time"]
             e["max_response_time"] = max(e["max_response_time"], g["max_response_time"])
             total_time += g["sum_response_time"]
+            if g["success"] is False and g["error_message"] is not None:
+                errors[g["error_message"]] = errors.get(g["error_message"], 0) + g["count"]
         for e in endpoints.values():
             e["failed_calls"] = e["total_calls"] - e["successful_calls"]
             e["error_rate"] = percent(e["failed_calls"], e["total_calls"])
@@ -256,5 +269,5 @@ class ApiCallTracker(DomainStore):
             "endpoints": endpoints,
             "busiest_endpoints": [(name, endpoints[name]["total_calls"]) for name in busiest],
             "slowest_endpoints": [(name, endpoints[name]["avg_response_time"]) for name in slowest],
-            "error_types": self._error_types(where),
+            "error_types": dict(sorted(errors.items())),
         }

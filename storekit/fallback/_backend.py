@@ -410,6 +410,15 @@ class FallbackBackend:
         rows: List[Dict[str, Any]] = self._read(lambda b: b.aggregate(aggregate))
         return rows
 
+    def api_call_totals(self, endpoint: Optional[str], start: Any, end: Any) -> Optional[List[Dict[str, Any]]]:
+        # an optional read (docs/reference/backend-contract.rst), served as aggregate is:
+        # by the side serving reads, not by the primary (what __getattr__ would give)
+        def read(b: Any) -> Optional[List[Dict[str, Any]]]:
+            totals = getattr(b, "api_call_totals", None)
+            return None if totals is None else totals(endpoint, start, end)
+
+        return self._read(read)
+
     def query(self, query: Query[Any]) -> Iterator[Any]:
         # Validate (and pick a side) now; a primary that fails before the first record
         # is replaced by the fallback, one that fails later raises.

@@ -325,6 +325,23 @@ class SQLBackend:
 
     # -- reads --------------------------------------------------------------------------
 
+    def api_call_totals(self, endpoint: Optional[str], start: Any, end: Any) -> Optional[List[Dict[str, Any]]]:
+        """The api calls of ``endpoint`` (``None``: all) in ``[start, end]`` grouped by
+        ``(endpoint, success, error_message)``, read from the per-minute rollup (schema
+        version 4, :func:`storekit.sql._rollup.api_call_totals`); ``None`` when this
+        dialect keeps no rollup. An optional backend method
+        (``docs/reference/backend-contract.rst``).
+
+        .. versionadded:: 0.1
+        """
+        from ..records import ApiCall
+        from ._rollup import api_call_totals
+
+        with self._connection(write=False) as conn:
+            if not self.facts.api_call_rollup_ddl(conn):
+                return None
+            return api_call_totals(conn, self._tables[ApiCall], endpoint, start, end)
+
     def get(self, record_type: type, key: Tuple[Any, ...]) -> Optional[Any]:
         spec = spec_of(record_type)
         if len(key) != len(spec.key):

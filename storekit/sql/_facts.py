@@ -83,6 +83,16 @@ class SQLFacts:
         for table in tables:
             connection.exec_driver_sql(f"ANALYZE {connection.dialect.identifier_preparer.format_table(table)}")
 
+    def api_call_rollup_ddl(self, connection: sa.engine.Connection) -> Sequence[str]:
+        """The statements creating the per-minute rollup of ``api_calls`` (schema version
+        4, :mod:`storekit.sql._rollup`): the ``storekit_api_calls_rollup`` table, the triggers that
+        keep it exact on every write, and an ``INSERT`` of the rows ``api_calls`` holds.
+        Empty here: a dialect without it answers the api statistics from ``api_calls``.
+
+        .. versionadded:: 0.1
+        """
+        return ()
+
     def upsert_rows(
         self,
         connection: sa.engine.Connection,

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import sqlalchemy as sa
 
 from ..records import RecordSpec, spec_of
 from ._facts import SQLFacts
+from ._rollup import ensure_rollup
 
 __all__ = ["SCHEMA_VERSION", "build_metadata", "index_name", "meta_table", "stored_key"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this library writes; recorded in ``storekit_meta``.
 
 Each version is an Alembic revision in ``storekit/schema/versions`` (``storekit schema
 upgrade`` runs them): 1, the first schema; 2, an index on every foreign key; 3, covering
 indexes for ``api_calls`` and, on PostgreSQL, ``api_calls`` and ``daily_strategy_returns``
-range-partitioned by month."""
+range-partitioned by month; 4, ``storekit_api_calls_rollup``, the per-minute rollup of
+``api_calls`` kept by triggers (:mod:`storekit.sql._rollup`)."""
 
 
 def meta_table(metadata: sa.MetaData) -> sa.Table:
@@ -86,5 +88,21 @@ def _indexes(spec: RecordSpec) -> List[Tuple[str, ...]]:
 def build_metadata(record_types: Sequence[type], facts: SQLFacts) -> Dict[type, sa.Table]:
     """One table per record type, all in one ``MetaData`` (references resolve within it)."""
     metadata = sa.MetaData()
-    meta_table(metadata)
-    return {t: _table(spec_of(t), facts, metadata) for t in record_types}
+    meta = meta_table(metadata)
+    tables = {t: _table(spec_of(t), facts, metadata) for t in record_types}
+
+    @sa.event.listens_for(metadata, "after_create")
+    def _rollup(target: sa.MetaData, connection: sa.engine.Connection, **kw: Any) -> None:
+        # schema version 4: the rollup comes with api_calls, created with it or by
+        # `storekit schema upgrade` from version 3 (which ends with a create_all of every
+        # table, whose event lists only the tables it created); not in an older store,
+        # which open_store refuses next (and whose role may not create tables)
+        version = None
+        if sa.inspect(connection).has_table(meta.name):
+            version = connection.execute(
+                sa.select(meta.c.value).where(meta.c.key == "schema_version")
+            ).scalar_one_or_none()
+        if version is None or int(version) >= 4:
+            ensure_rollup(connection, facts)
+
+    return tables
