@@ -155,7 +155,7 @@ class WriteBehind:
             full = len(self._queue) >= self.batch_size
         if self._thread is None:
             self._start()
-        if full:
+        if full and not self._wakeup.is_set():  # Event.set costs a lock and a notify
             self._wakeup.set()
 
     def _wait_for_room(self) -> None:

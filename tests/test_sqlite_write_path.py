@@ -3,7 +3,8 @@
 The bulk writer converts with fast forms (:func:`storekit.sql.types.utc_text`,
 :data:`storekit.sql.types.DATE_TEXT`, booleans as 1/0 ints) instead of the types' bind
 processors; these tests hold them to the processors' output, and check the stored values
-and their SQLite storage classes in a real file.
+and their SQLite storage classes in a real file. Appends go in multi-row ``INSERT``
+statements: every row is written, and a duplicate key still fails the whole call.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ import zoneinfo
 from pathlib import Path
 from typing import Any, List
 
+import pytest
+import storekit_sqlite
 from hypothesis import given
 from hypothesis import strategies as st
 
 from storekit import open_store
+from storekit.errors import IntegrityError
+from storekit.records import ApiCall
 from storekit.records.learning import ScreeningHistory
 from storekit.sql import ISODate, UTCTimestampText
 from storekit.sql.types import DATE_TEXT, utc_text
@@ -151,3 +156,44 @@ def test_of_records_with_the_same_key_in_one_put_many_the_last_is_stored(tmp_pat
     last = {r.stock_code: r.overall_score for r in batch}  # a dict keeps the last value of a key
     assert len(stored) == 4000
     assert stored == last
+
+
+def _calls(n: int, start: int = 0) -> List[ApiCall]:
+    t0 = dt.datetime(2026, 1, 12, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    return [
+        ApiCall(
+            id=10_000 + i,
+            timestamp=t0 + dt.timedelta(milliseconds=37 * i),
+            endpoint=f"/uapi/{i % 3}",
+            method="GET",
+            response_time=i / 7,
+            request_size=i if i % 5 else None,
+            success=[True, False, None][i % 3],
+            error_message="실패 😀" if i % 3 == 1 else None,
+        )
+        for i in range(start, start + n)
+    ]
+
+
+@pytest.mark.parametrize("rows_per_statement", [1, 7, 500])
+def test_append_in_multi_row_statements_writes_every_row_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_per_statement: int
+) -> None:
+    monkeypatch.setattr(storekit_sqlite, "ROWS_PER_STATEMENT", rows_per_statement)
+    calls = _calls(1234)  # 176 statements of 7 and 2 rows left over; 2 of 500 and 234 left over
+    with open_store(f"sqlite:///{tmp_path / 'calls.db'}", fallback=None, record_types=[ApiCall]) as store:
+        assert store.append(calls) == len(calls)
+        assert list(store.find(ApiCall, order_by=["id"])) == calls
+
+
+def test_a_duplicate_key_in_a_multi_row_append_raises_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storekit_sqlite, "ROWS_PER_STATEMENT", 10)
+    with open_store(f"sqlite:///{tmp_path / 'calls.db'}", fallback=None, record_types=[ApiCall]) as store:
+        store.append(_calls(5))
+        batch = _calls(30, start=100)
+        batch[17] = _calls(1, start=3)[0]  # already stored, in the second statement of the call
+        with pytest.raises(IntegrityError):
+            store.append(batch)
+        assert [c.id for c in store.find(ApiCall, order_by=["id"])] == [10_000 + i for i in range(5)]

@@ -9,7 +9,9 @@ database file per process.
 
 from __future__ import annotations
 
+import itertools
 import os
+import sqlite3
 from typing import Any, Dict, List, Mapping, Sequence, Tuple, Type
 
 import sqlalchemy as sa
@@ -184,6 +186,11 @@ class SQLiteFacts(SQLFacts):
     def api_call_rollup_ddl(self, connection: sa.engine.Connection) -> Sequence[str]:
         return API_CALL_ROLLUP_DDL
 
+    def insert_rows(self, connection: sa.engine.Connection, table: sa.Table, rows: List[Tuple[Any, ...]]) -> None:
+        quote = connection.dialect.identifier_preparer.quote
+        head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in table.c)})"
+        _execute_grouped(connection, head, "", len(table.c), rows)
+
     def upsert_rows(
         self,
         connection: sa.engine.Connection,
@@ -198,6 +205,36 @@ class SQLiteFacts(SQLFacts):
             f"VALUES ({', '.join('?' * len(cols))}) {self.on_conflict(connection, table, key)}"
         )
         connection.exec_driver_sql(sql, rows)
+
+
+ROWS_PER_STATEMENT = 500
+"""Rows one bulk ``INSERT`` statement carries (fewer if the bound-parameter limit asks)."""
+
+
+def _variable_limit(connection: sa.engine.Connection) -> int:
+    """How many parameters one statement may bind: the connection's limit (Python 3.11+),
+    else 999, SQLite's smallest default, which every build allows."""
+    getlimit = getattr(connection.connection.dbapi_connection, "getlimit", None)
+    return 999 if getlimit is None else int(getlimit(getattr(sqlite3, "SQLITE_LIMIT_VARIABLE_NUMBER", 9)))
+
+
+def _execute_grouped(connection: sa.engine.Connection, head: str, tail: str, width: int, rows: List[Any]) -> None:
+    """``head VALUES (?, ...), (?, ...), ... tail`` over ``rows``: many rows per statement.
+
+    One statement of N rows does what N single-row statements of an ``executemany`` do, in
+    one call into SQLite that runs without the GIL (sqlite3 releases it around each step),
+    so the threads of the application run meanwhile instead of taking turns row by row
+    (the write-behind writer and the threads calling ``submit``). The rows that do not fill
+    a statement go through one ``executemany`` of the single-row statement."""
+    per = max(1, min(ROWS_PER_STATEMENT, _variable_limit(connection) // width))
+    one = "(" + ", ".join("?" * width) + ")"
+    whole = len(rows) - len(rows) % per if per > 1 else 0
+    if whole:
+        flat = itertools.chain.from_iterable
+        groups = [tuple(flat(rows[i : i + per])) for i in range(0, whole, per)]
+        connection.exec_driver_sql(f"{head} VALUES {', '.join([one] * per)}{tail}", groups)
+    if whole < len(rows):
+        connection.exec_driver_sql(f"{head} VALUES {one}{tail}", rows[whole:])
 
 
 def open_sqlite(url: str, options: Mapping[str, Any]) -> SQLBackend:
