@@ -18,6 +18,7 @@ aggregate over ``api_calls``; so does every non-SQL backend.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
@@ -129,22 +130,54 @@ def api_call_totals(
     ``sum_response_time``, ``min_response_time``, ``max_response_time``,
     ``sum_request_size`` and ``sum_response_size`` (sums of the non-NULL sizes, 0 when
     none), ordered by the group. One statement: one snapshot on every database."""
+    first, last = _ceil(start), _floor(end)
+    whole = first < last  # else no whole minute inside: the calls themselves
+    params: Dict[str, Any] = {"start": start, "end": end, "first": first, "last": last}
+    if endpoint is not None:
+        params["endpoint"] = endpoint
+    out: List[Dict[str, Any]] = []
+    for row in connection.execute(_statement(calls, endpoint is not None, whole), params):
+        if not row.n:
+            continue
+        out.append(
+            {
+                "endpoint": row.endpoint,
+                "success": None if row.outcome == -1 else bool(row.outcome),
+                "error_message": None if row.error_null else row.error_message,
+                "count": int(row.n),
+                "sum_response_time": float(row.s),
+                "min_response_time": float(row.mn),
+                "max_response_time": float(row.mx),
+                "sum_request_size": (int(row.qh or 0) << 32) + int(row.ql or 0),
+                "sum_response_size": (int(row.ph or 0) << 32) + int(row.pl or 0),
+            }
+        )
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(calls: sa.Table, one_endpoint: bool, whole: bool) -> sa.Select[Any]:
+    """The statement of :func:`api_call_totals`, built once (its parameters bound at
+    execution): building it costs more than running it on a rollup."""
     c = calls.c
     rollup = _rollup_table(calls)
     r = rollup.c
-    where_endpoint = [] if endpoint is None else [c.endpoint == endpoint]
+    ts = calls.c.timestamp.type
+    start, end = sa.bindparam("start", type_=ts), sa.bindparam("end", type_=ts)
+    first, last = sa.bindparam("first", type_=ts), sa.bindparam("last", type_=ts)
+    endpoint = sa.bindparam("endpoint", type_=calls.c.endpoint.type)
+    where_endpoint = [c.endpoint == endpoint] if one_endpoint else []
     group = _group_of(c)
 
     def raw(*where: Any) -> sa.Select[Any]:
         return sa.select(*_labelled([*group, *_raw_totals(c)])).where(*where_endpoint, *where).group_by(*group)
 
-    first, last = _ceil(start), _floor(end)
-    if first >= last:  # no whole minute inside: the calls themselves
+    if not whole:
         parts = [raw(c.timestamp >= start, c.timestamp <= end)]
     else:
-        rollup_endpoint = [] if endpoint is None else [r.endpoint == endpoint]
+        rollup_endpoint = [r.endpoint == endpoint] if one_endpoint else []
         rollup_group = [r.endpoint, r.outcome, r.error_null, r.error_message]
-        whole = (
+        totals = (
             sa.select(
                 *_labelled(
                     [
@@ -179,13 +212,13 @@ def api_call_totals(
         )
         parts = [
             raw(c.timestamp >= start, c.timestamp < first),
-            whole,
+            totals,
             stale,
             raw(c.timestamp >= last, c.timestamp <= end),
         ]
     u = sa.union_all(*parts).subquery()
     keys = [u.c.endpoint, u.c.outcome, u.c.error_null, u.c.error_message]
-    stmt = (
+    return (
         sa.select(
             *keys,
             sa.func.sum(u.c.n).label("n"),
@@ -200,21 +233,3 @@ def api_call_totals(
         .group_by(*keys)
         .order_by(*keys)
     )
-    out: List[Dict[str, Any]] = []
-    for row in connection.execute(stmt):
-        if not row.n:
-            continue
-        out.append(
-            {
-                "endpoint": row.endpoint,
-                "success": None if row.outcome == -1 else bool(row.outcome),
-                "error_message": None if row.error_null else row.error_message,
-                "count": int(row.n),
-                "sum_response_time": float(row.s),
-                "min_response_time": float(row.mn),
-                "max_response_time": float(row.mx),
-                "sum_request_size": (int(row.qh or 0) << 32) + int(row.ql or 0),
-                "sum_response_size": (int(row.ph or 0) << 32) + int(row.pl or 0),
-            }
-        )
-    return out
