@@ -275,7 +275,7 @@ class BulkLane:
                 out(v)
             elif conv == "bool01" and f.kind is Kind.BOOL:
                 check(f"type({v}) is int and ({v} == 0 or {v} == 1)")
-                out(f"_BOOL[{v}]" if pg else f"{v} == 1")
+                out(f"_BOOL[{v}]" if pg else v)  # SQLite stores a bool as 0/1
             elif conv == "real" and f.kind is Kind.FLOAT:
                 check(f"type({v}) is float and {v} == {v}")
                 out(f"repr({v})" if pg else v)
