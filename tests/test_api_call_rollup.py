@@ -320,3 +320,29 @@ def test_the_rollup_is_read_in_one_statement_from_its_key(
         finally:
             sa.event.remove(engine, "before_cursor_execute", keep)
     assert len(statements) == 1
+
+
+def test_statistics_through_a_fallback_store_are_read_from_the_side_serving_reads(
+    proxy: Any, pg_schema_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL primary with a SQLite fallback: each side keeps its own rollup with its
+    own triggers, and the statistics come from the side that serves reads (the primary's
+    rollup, the fallback's during an outage, the primary's again after the replay)."""
+    monkeypatch.setenv("STOREKIT_FALLBACK_RETRY_MAX", "0")
+    first = [_call(i, 5.0 * i) for i in range(1, 40)]
+    during = [_call(i, 3.0 * (i - 100), response_time=500.0 + i) for i in range(100, 120)]
+    url = proxy.url(pg_schema_url)
+    with open_store(url, fallback=f"sqlite:///{tmp_path}/fallback.db", options={"connect_timeout": 3}) as store:
+        tracker = store.api_call_tracker
+        store.append(first)
+        _check_statistics(store, first, NOW, 1)
+        assert store.served_by == "primary"
+        proxy.cut()
+        store.append(during)  # the outage's writes go to the fallback
+        _check_statistics(store, during, NOW, 1)  # the fallback holds only those
+        assert store.served_by == "fallback"
+        proxy.restore()
+        store.sync()
+        _check_statistics(store, first + during, NOW, 1)
+        assert store.served_by == "primary"
+        assert tracker.generate_traffic_report(1, now=NOW)["total_calls"] == len(first) + len(during)

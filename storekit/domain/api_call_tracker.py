@@ -1,8 +1,9 @@
 """The persistence methods of APICallTracker (``data/api_tracking.db``).
 
 The rows are :class:`~storekit.records.ApiCall`, the record ``storekit migrate`` writes
-from ``api_calls``. Statistics are computed by the database (grouped aggregates and one
-order statistic for the 95th percentile), never by loading the calls. See
+from ``api_calls``. Statistics are computed by the database (grouped totals, read from
+the per-minute rollup of schema version 4 where the backend keeps one, and one order
+statistic for the 95th percentile), never by loading the calls. See
 ``docs/modules/api_call_tracker.rst`` for what changed from the legacy module.
 """
 
@@ -148,8 +149,12 @@ class ApiCallTracker(DomainStore):
 
         ``successful_calls`` counts calls with ``success`` true, ``failed_calls`` the rest;
         ``p95_response_time`` is the nearest-rank 95th percentile (:func:`p95_index`).
-        Three aggregate queries and one one-row query; nothing is cached, so a call
-        recorded before is always counted.
+        One grouped statement (the per-minute rollup's whole minutes and the calls of the
+        partial ones, on backends with the rollup) and one one-row query; nothing is
+        cached, so a call recorded before is always counted.
+
+        .. versionchanged:: 0.1
+           Read from the per-minute rollup (schema version 4) where the backend has it.
         """
         start, end = self._period(hours, now)
         where: List[Filter] = [Eq("endpoint", endpoint), Range("timestamp", ge=start, le=end)]
@@ -231,7 +236,7 @@ class ApiCallTracker(DomainStore):
         ``successful_calls``, ``failed_calls``, ``error_rate``, ``avg_response_time``,
         ``max_response_time``), ``busiest_endpoints`` and ``slowest_endpoints`` (up to 10
         ``(endpoint, calls)`` / ``(endpoint, avg ms)`` pairs) and ``error_types``. One
-        grouped aggregate and one error count, both in the database.
+        grouped statement in the database, as for :meth:`get_api_statistics`.
         """
         start, end = self._period(hours, now)
         endpoints: Dict[str, Dict[str, Any]] = {}
