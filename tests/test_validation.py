@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import attrs
 import pytest
@@ -67,6 +67,13 @@ def test_invalid_values_are_rejected_all_at_once_naming_each_field(
 # -- each rule of the policy, by example -----------------------------------------------------
 
 
+class NoOffset(dt.tzinfo):
+    """A tzinfo that gives no offset: a datetime with it is naive in all but name."""
+
+    def utcoffset(self, value: Optional[dt.datetime]) -> None:
+        return None
+
+
 @pytest.mark.parametrize(
     ("field", "value", "reason"),
     [
@@ -78,6 +85,7 @@ def test_invalid_values_are_rejected_all_at_once_naming_each_field(
         ("stock_name", "\ud800", "Unicode"),
         ("stock_name", None, "required"),
         ("created_at", dt.datetime(2026, 1, 10, 9, 0), "timezone-aware"),
+        ("created_at", dt.datetime(2026, 1, 10, 9, 0, tzinfo=NoOffset()), "timezone-aware"),
         ("created_at", dt.datetime(1, 1, 1, 8, 0, tzinfo=KST), "outside years 1-9999"),
         ("created_at", dt.datetime(9999, 12, 31, 23, 0, tzinfo=dt.timezone(-dt.timedelta(hours=5))),
          "outside years 1-9999"),

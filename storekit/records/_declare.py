@@ -432,7 +432,9 @@ _FAST_KIND: Mapping[Kind, str] = {
     Kind.FLOAT: "type(v) is float and v == v",
     Kind.BOOL: "type(v) is bool",
     Kind.DATE: "type(v) is _date",
-    Kind.TIMESTAMP: "type(v) is _datetime and 1 < v.year < 9999 and v.utcoffset() is not None",
+    # a datetime.timezone (UTC included) always has an offset: no utcoffset() call for it
+    Kind.TIMESTAMP: "type(v) is _datetime and 1 < v.year < 9999 and (type(v.tzinfo) is _timezone or "
+    "v.utcoffset() is not None)",
     Kind.JSON: "_check_json(v) is None",
     Kind.UUID: "type(v) is _UUID",
 }
@@ -452,6 +454,7 @@ def _compile_fast(spec: RecordSpec) -> Callable[[Any], bool]:
         "_INT64_MAX": INT64_MAX,
         "_date": _dt.date,
         "_datetime": _dt.datetime,
+        "_timezone": _dt.timezone,
         "_UUID": uuid.UUID,
         "_utf8": _utf8,
         "_check_json": _check_json,
