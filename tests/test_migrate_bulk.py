@@ -178,6 +178,10 @@ def _exact(value: Any) -> Any:
 
 def _snapshot(store: Store, ids: List[int]) -> Tuple[Any, ...]:
     records = [tuple(map(_exact, r)) for r in StoreRows(store).rows(ApiCall)]
+    if store.backend.name == "sqlite":  # and the stored text itself (its order is the order)
+        with store.backend.engine.connect() as conn:  # type: ignore[attr-defined]
+            raw = conn.exec_driver_sql("SELECT * FROM api_calls ORDER BY id").all()
+        records += [tuple(map(_exact, r)) for r in raw]
     quarantine = {(q.legacy_id, q.reason, repr(sorted(q.row.items()))) for q in store.find(QuarantinedRow)}
     ledger = {i: ledger_status(store, FILE, TABLE, i) for i in ids}
     return records, quarantine, ledger

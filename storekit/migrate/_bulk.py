@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import queue
 import re
 import sqlite3
@@ -169,6 +170,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
+_count_none = operator.methodcaller("count", None)
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -278,7 +280,10 @@ class BulkLane:
                 out(f"_BOOL[{v}]" if pg else v)  # SQLite stores a bool as 0/1
             elif conv == "real" and f.kind is Kind.FLOAT:
                 check(f"type({v}) is float and {v} == {v}")
-                out(f"repr({v})" if pg else v)
+                if pg and not nullable:
+                    values.append("{" + v + "!r}")
+                else:
+                    out(f"repr({v})" if pg else v)
             elif conv in _LOCAL and f.kind is Kind.TIMESTAMP:
                 hours = _Hours(_UTC if conv == "utc_sql" else tz, sqlite=not pg, sep=_LOCAL[conv])
                 env[f"_h{len(env)}"] = hours
@@ -344,7 +349,7 @@ class BulkLane:
         tabs = self.width - 1
         by_id = {r[0]: r for r in rows} if len(ids) != len(rows) else None
         picked = rows if by_id is None else [by_id[i] for i in ids]
-        nulls = sum(r.count(None) for r in picked) + self.null_backslashes * len(data)
+        nulls = sum(map(_count_none, picked)) + self.null_backslashes * len(data)
         if (
             "\r" not in text
             and "\x00" not in text
