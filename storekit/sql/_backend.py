@@ -204,11 +204,13 @@ class SQLBackend:
             keys = list(map(spec.key_getter, items))
             if len(set(keys)) != len(keys):
                 items = list(dict(zip(keys, items)).values())
-        rows = self._writer(record_type)(items)
+        write = self._writer(record_type)
         written = list(map(spec.key_getter, items)) if key != spec.key else []
         with self._connection() as conn:
-            for start in range(0, len(rows), _WRITE_CHUNK):
-                chunk, chunk_keys = rows[start : start + _WRITE_CHUNK], written[start : start + _WRITE_CHUNK]
+            for start in range(0, len(items), _WRITE_CHUNK):
+                # converted a chunk at a time: the driver binds rows still in the CPU's cache
+                chunk = write(items[start : start + _WRITE_CHUNK])
+                chunk_keys = written[start : start + _WRITE_CHUNK]
                 self._partition(conn, record_type, chunk)
                 if key != spec.key:  # the record key may be stored under another partition value
                     conn.execute(sa.delete(table).where(self._key_in(table, spec.key, chunk_keys)))
@@ -217,7 +219,7 @@ class SQLBackend:
 
     def append(self, record_type: type, records: Iterable[Any]) -> int:
         items = self._checked(record_type, records)
-        rows = self._writer(record_type)(items)
+        write = self._writer(record_type)
         table = self._tables[record_type]
         spec = spec_of(record_type)
         partitioned = record_type in self._partitioned
@@ -226,8 +228,8 @@ class SQLBackend:
         if unchecked and len(set(keys)) != len(keys):
             raise IntegrityError(f"{spec.name}: the same key twice in one append", backend=self.name)
         with self._connection() as conn:
-            for start in range(0, len(rows), _WRITE_CHUNK):
-                chunk = rows[start : start + _WRITE_CHUNK]
+            for start in range(0, len(items), _WRITE_CHUNK):
+                chunk = write(items[start : start + _WRITE_CHUNK])
                 self._partition(conn, record_type, chunk)
                 if unchecked:  # the primary key holds the partition field too: check the record key
                     chunk_keys = keys[start : start + _WRITE_CHUNK]
