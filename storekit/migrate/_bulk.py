@@ -624,9 +624,7 @@ def _ensure_partitions(lane: BulkLane, conn: sqlite3.Connection, after: int) -> 
     if cm is None or cm.column not in lane.plan.columns:
         return
     kind = spec.field(column).kind
-    rows = conn.execute(
-        f"SELECT DISTINCT substr({_q(cm.column)}, 1, 7) FROM {_q(lane.mapping.table)} WHERE rowid > ?", (after,)
-    ).fetchall()
+    rows = _local_months(conn, _q(cm.column), _q(lane.mapping.table), after)
     zone = _UTC if cm.conversion == "utc_sql" else lane.tz
     values: List[Any] = []
     for (prefix,) in rows:
@@ -647,13 +645,38 @@ def _ensure_partitions(lane: BulkLane, conn: sqlite3.Connection, after: int) -> 
         backend.facts.ensure_partitions(sa_conn, lane.table, column, sorted(set(values)))
 
 
+def _local_months(conn: sqlite3.Connection, column: str, table: str, after: int) -> List[Tuple[Any]]:
+    """The distinct ``'YYYY-MM'`` prefixes of ``column`` (rows above ``after``): on a whole
+    table whose smallest and largest values are timestamps at most three years apart, every
+    month between them (read from the legacy index on the column, at once); else a scan."""
+    if after == -(2**63):
+        # one aggregate per query: only then does SQLite read it from an index
+        (low,) = conn.execute(f"SELECT min({column}) FROM {table}").fetchone()
+        (high,) = conn.execute(f"SELECT max({column}) FROM {table}").fetchone()
+        shape = re.compile(r"([0-9]{4})-([0-9]{2})-.*", re.S)
+        a = shape.fullmatch(low) if isinstance(low, str) else None
+        b = shape.fullmatch(high) if isinstance(high, str) else None
+        if a is not None and b is not None:
+            first = int(a.group(1)) * 12 + int(a.group(2)) - 1
+            last = int(b.group(1)) * 12 + int(b.group(2)) - 1
+            if 0 <= last - first <= 36:
+                return [(f"{m // 12:04d}-{m % 12 + 1:02d}",) for m in range(first, last + 1)]
+    sql = f"SELECT DISTINCT substr({column}, 1, 7) FROM {table} WHERE rowid > ?"
+    return list(conn.execute(sql, (after,)).fetchall())
+
+
 def _secondary(lane: BulkLane) -> List[sa.Index]:
     return sorted((ix for ix in lane.table.indexes if not ix.unique), key=lambda ix: str(ix.name))
 
 
 def _drop_secondary_indexes(lane: BulkLane) -> None:
+    """Drop the table's non-unique indexes, if this role owns the table (an application
+    role granted only DML keeps them, and the load keeps them up to date)."""
     backend = lane.backend
     with backend.transaction(), backend._connection() as conn:
+        may = getattr(backend.facts, "_may_create", None)
+        if lane.pg and (may is None or not may(conn, lane.table)):
+            return
         for ix in _secondary(lane):
             conn.execute(sa.schema.DropIndex(ix, if_exists=True))
 
