@@ -51,6 +51,10 @@ def derived_id(*parts: object) -> int:
     return -(int.from_bytes(digest, "big") >> 2) - 1
 
 
+_now = _dt.datetime.now
+_UTC = _dt.timezone.utc
+
+
 def utc_now() -> _dt.datetime:
     """The current time as an aware UTC datetime (the ``CURRENT_TIMESTAMP`` default)."""
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _now(_UTC)  # bound once: this stamps every record_api_call
