@@ -6,7 +6,7 @@ and (b) a fresh PostgreSQL schema; for each run the wall time and the PEAK RSS o
 subprocess are measured (its ``VmHWM``, polled from ``/proc/<pid>/status``). When the
 ``pgloader`` binary is on PATH it loads the same file into another schema of the same
 server and the ratio pgloader time / storekit time is reported (issue 3's goal: >= 1.5);
-otherwise a loud notice says the comparison was skipped (pgloader is never installed here).
+otherwise a loud notice says the comparison was skipped.
 
 Issue 3's memory limit: peak RSS at most 150 MB for 1M rows.
 
