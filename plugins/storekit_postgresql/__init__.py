@@ -174,14 +174,19 @@ def _copy_field(column_type: Any, values: Sequence[Any]) -> List[str]:
 # deleted. Partitions dropped whole (drop_partitions) take their months' groups with them.
 _ROLLUP_OFF = "storekit.rollup_off"
 """A transaction-local setting: 'on' while rows are moved between partitions (not new calls)."""
-_GROUPED = (
+_GROUP_KEY = (
     "SELECT endpoint, date_trunc('minute', \"timestamp\" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS minute, "
     "coalesce(success::int, -1) AS outcome, (error_message IS NULL)::int AS error_null, "
-    "coalesce(error_message, '') AS error_message, count(*) AS calls, sum(response_time::numeric) AS s, "
+    "coalesce(error_message, '') AS error_message, count(*) AS calls"
+)
+_GROUPED = (
+    _GROUP_KEY + ", sum(response_time::numeric) AS s, "
     "min(response_time) AS mn, max(response_time) AS mx, coalesce(sum(request_size >> 32), 0) AS qh, "
     "coalesce(sum(request_size & 4294967295), 0) AS ql, coalesce(sum(response_size >> 32), 0) AS ph, "
     "coalesce(sum(response_size & 4294967295), 0) AS pl FROM {rows} GROUP BY 1, 2, 3, 4, 5"
 )
+_COUNTED = _GROUP_KEY + " FROM {rows} GROUP BY 1, 2, 3, 4, 5"
+"""A subtraction needs the counts only: the groups' other values are recomputed (stale)."""
 _ADD = (
     "INSERT INTO storekit_api_calls_rollup AS r (endpoint, minute, outcome, error_null, error_message, "
     "minute_last, calls, sum_response_time, min_response_time, max_response_time, request_size_hi, request_size_lo, "
@@ -203,9 +208,9 @@ _SAME_GROUP = (
 )
 _SUBTRACT = (
     # emptied groups first (the row lock then re-checks calls against a concurrent insert)
-    "DELETE FROM storekit_api_calls_rollup AS r USING (" + _GROUPED + ") AS g "
+    "DELETE FROM storekit_api_calls_rollup AS r USING (" + _COUNTED + ") AS g "
     "WHERE " + _SAME_GROUP + " AND r.calls <= g.calls; "
-    "UPDATE storekit_api_calls_rollup AS r SET calls = r.calls - g.calls, stale = 1 FROM (" + _GROUPED + ") AS g "
+    "UPDATE storekit_api_calls_rollup AS r SET calls = r.calls - g.calls, stale = 1 FROM (" + _COUNTED + ") AS g "
     "WHERE " + _SAME_GROUP
 )
 _SUMMARISED = 'endpoint, "timestamp", success, error_message, response_time, request_size, response_size'
