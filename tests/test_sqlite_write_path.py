@@ -197,3 +197,15 @@ def test_a_duplicate_key_in_a_multi_row_append_raises_and_writes_nothing(
         with pytest.raises(IntegrityError):
             store.append(batch)
         assert [c.id for c in store.find(ApiCall, order_by=["id"])] == [10_000 + i for i in range(5)]
+
+
+def test_the_memos_of_the_fast_forms_stay_bounded() -> None:
+    from storekit.sql import types
+
+    start = dt.datetime(2000, 1, 1, 0, 0, 1, tzinfo=UTC)
+    for i in range(types._CACHE_LIMIT + 10):  # as many distinct days, dates and clock times
+        value = start + dt.timedelta(days=i, seconds=i % 86_400)
+        assert utc_text(value) == reference(value)
+        assert DATE_TEXT[value.date()] == value.date().isoformat()
+    for memo in (types._day_text, types._clock_text, types.DATE_TEXT, types._epoch_in):
+        assert len(memo) <= types._CACHE_LIMIT

@@ -119,9 +119,11 @@ class _DayText(Dict[int, str]):
 
 
 class _ClockText(Dict[int, str]):
-    """Seconds since midnight -> ``'HH:MM:SS.'``, filled on use (at most 86 400)."""
+    """Seconds since midnight -> ``'HH:MM:SS.'``, filled on use."""
 
     def __missing__(self, seconds: int) -> str:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
         hours, rest = divmod(seconds, 3600)
         minutes, secs = divmod(rest, 60)
         text = self[seconds] = f"{hours:02d}:{minutes:02d}:{secs:02d}."
@@ -138,7 +140,8 @@ class _EpochIn(Dict[dt.timezone, dt.datetime]):
         return epoch
 
 
-_CACHE_LIMIT = 65536
+_CACHE_LIMIT = 16384
+"""Entries each memo holds before it starts over (a few MB at most)."""
 _UTC = dt.timezone.utc
 _datetime = dt.datetime
 _timezone = dt.timezone
