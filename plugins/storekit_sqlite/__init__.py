@@ -198,13 +198,12 @@ class SQLiteFacts(SQLFacts):
         key: Sequence[str],
         rows: List[Tuple[Any, ...]],
     ) -> None:
+        # Many rows per statement, as for appends: SQLite applies a statement's rows in
+        # order, so of two rows with the same key the later is stored, as with executemany.
         quote = connection.dialect.identifier_preparer.quote
-        cols = [c.name for c in table.c]
-        sql = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, cols))}) "
-            f"VALUES ({', '.join('?' * len(cols))}) {self.on_conflict(connection, table, key)}"
-        )
-        connection.exec_driver_sql(sql, rows)
+        head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in table.c)})"
+        tail = f" {self.on_conflict(connection, table, key)}"
+        _execute_grouped(connection, head, tail, len(table.c), rows)
 
 
 ROWS_PER_STATEMENT = 500
