@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 import sqlalchemy as sa
+from _api_statistics import assert_statistics, reference_statistics
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,43 +28,10 @@ ERRORS = ["timeout", "HTTP 500", ""]
 Group = Tuple[str, dt.datetime, Optional[bool], Optional[str]]
 
 
-def _expected(rows: List[ApiCall], endpoint: str, start: dt.datetime, end: dt.datetime) -> Optional[Dict[str, Any]]:
-    """APICallTracker's computation: the endpoint's calls of the period, in Python."""
-    calls = [r for r in rows if r.endpoint == endpoint and start <= r.timestamp <= end]
-    if not calls:
-        return None
-    times = sorted(c.response_time for c in calls)
-    successful = sum(1 for c in calls if c.success is True)
-    requests = sum(c.request_size or 0 for c in calls)
-    responses = sum(c.response_size or 0 for c in calls)
-    errors = collections.Counter(c.error_message for c in calls if c.success is False and c.error_message is not None)
-    return {
-        "total_calls": len(calls),
-        "successful_calls": successful,
-        "failed_calls": len(calls) - successful,
-        "avg_response_time": sum(times) / len(times),
-        "min_response_time": times[0],
-        "max_response_time": times[-1],
-        "p95_response_time": times[int(0.95 * len(times))],
-        "total_request_size": requests,
-        "total_response_size": responses,
-        "error_types": dict(errors),
-    }
-
-
 def _check_statistics(store: Store, rows: List[ApiCall], now: dt.datetime, hours: float) -> None:
     for endpoint in ENDPOINTS:
         got = store.api_call_tracker.get_api_statistics(endpoint, hours=hours, now=now)
-        expected = _expected(rows, endpoint, now - dt.timedelta(hours=hours), now)
-        if expected is None:
-            assert got is None, endpoint
-            continue
-        assert got is not None, endpoint
-        for name, value in expected.items():
-            if isinstance(value, float):
-                assert math.isclose(getattr(got, name), value, rel_tol=1e-9, abs_tol=1e-9), (endpoint, name)
-            else:
-                assert getattr(got, name) == value, (endpoint, name)
+        assert_statistics(got, reference_statistics(rows, endpoint, now - dt.timedelta(hours=hours), now))
 
 
 def _minute(t: dt.datetime) -> dt.datetime:
@@ -239,7 +207,7 @@ def test_a_store_without_the_rollup_table_answers_from_the_calls(tmp_path: Any) 
             slow = store.api_call_tracker.get_api_statistics("/quote", hours=1, now=NOW)
         finally:
             backend.api_call_totals = totals
-    expected = _expected(rows, "/quote", NOW - dt.timedelta(hours=1), NOW)
+    expected = reference_statistics(rows, "/quote", NOW - dt.timedelta(hours=1), NOW)
     assert fast is not None and fast == slow
     assert expected is not None and fast.total_calls == expected["total_calls"]
 

@@ -9,11 +9,12 @@ import datetime as dt
 import math
 from typing import Any, Dict, List, Optional
 
+from _api_statistics import assert_statistics, reference_statistics
 from hypothesis import given
 from hypothesis import strategies as st
 
 from storekit import Store
-from storekit.domain.api_call_tracker import APIStatistics, p95_index
+from storekit.domain.api_call_tracker import p95_index
 from storekit.records import ApiCall
 
 UTC = dt.timezone.utc
@@ -27,43 +28,7 @@ def _clear(store: Store) -> None:
 
 
 def _expected(rows: List[ApiCall], endpoint: str, hours: float) -> Optional[Dict[str, Any]]:
-    """APICallTracker's computation: fetch the endpoint's calls of the period, compute in Python."""
-    start = NOW - dt.timedelta(hours=hours)
-    calls = [r for r in rows if r.endpoint == endpoint and start <= r.timestamp <= NOW]
-    if not calls:
-        return None
-    times = sorted(c.response_time for c in calls)
-    successful = sum(1 for c in calls if c.success is True)
-    requests = sum(c.request_size or 0 for c in calls)
-    responses = sum(c.response_size or 0 for c in calls)
-    errors = collections.Counter(c.error_message for c in calls if c.success is False and c.error_message is not None)
-    return {
-        "total_calls": len(calls),
-        "successful_calls": successful,
-        "failed_calls": len(calls) - successful,
-        "error_rate": (len(calls) - successful) / len(calls) * 100,
-        "avg_response_time": sum(times) / len(times),
-        "min_response_time": times[0],
-        "max_response_time": times[-1],
-        "p95_response_time": times[int(0.95 * len(times))],
-        "total_request_size": requests,
-        "total_response_size": responses,
-        "avg_request_size": requests / len(calls),
-        "avg_response_size": responses / len(calls),
-        "error_types": dict(errors),
-    }
-
-
-def _assert_matches(got: Optional[APIStatistics], expected: Optional[Dict[str, Any]]) -> None:
-    if expected is None:
-        assert got is None
-        return
-    assert got is not None
-    for name, value in expected.items():
-        if isinstance(value, float):
-            assert math.isclose(getattr(got, name), value, rel_tol=1e-9, abs_tol=1e-9), name
-        else:
-            assert getattr(got, name) == value, name
+    return reference_statistics(rows, endpoint, NOW - dt.timedelta(hours=hours), NOW)
 
 
 calls = st.builds(
@@ -91,7 +56,7 @@ def test_api_statistics_equal_a_python_computation_over_the_same_rows(
     store.put_many(rows)
     for endpoint in ENDPOINTS:
         got = store.api_call_tracker.get_api_statistics(endpoint, hours=hours, now=NOW)
-        _assert_matches(got, _expected(rows, endpoint, hours))
+        assert_statistics(got, _expected(rows, endpoint, hours))
     _clear(store)
 
 
