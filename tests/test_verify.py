@@ -170,3 +170,23 @@ def test_a_zero_whose_sign_changed_is_found(migrated: Store, hostile: Path) -> N
     execute(migrated, sql, z="-0" if pg else -0.0, s=strategy, d=day)
     [finding] = verify(hostile, migrated).findings
     assert (finding.file, finding.legacy_id, finding.column) == (file, legacy_id, "daily_return")
+
+
+def test_a_local_time_in_a_dst_gap_is_accounted_for(store: Store, tmp_path: Path) -> None:
+    """1987-05-10 02:30 never happened in Seoul (summer time began at 02:00). It is stored
+    as the instant zoneinfo gives it, and verify sees that instant, not a change (Python's
+    == never equates a time in a gap with a time of another zone)."""
+    from storekit.legacy.generate import write_api_calls
+
+    root = tmp_path / "data"
+    path = write_api_calls(root / "api_tracking.db", 3, seed=1)
+    with sqlite3.connect(str(path)) as conn:
+        conn.execute(
+            "UPDATE api_calls SET timestamp = '1987-05-10T02:30:00' WHERE rowid = (SELECT MIN(rowid) FROM api_calls)"
+        )
+    conn.close()
+    clear(store)
+    report = migrate(root, store)
+    assert report.migrated == 3 and report.quarantined == 0
+    result = verify(root, store)
+    assert result.findings == [] and result.ok

@@ -144,6 +144,10 @@ def same(a: Any, b: Any) -> bool:
         if a != a:
             return bool(b != b)
         return bool(a == b) and (a != 0.0 or math.copysign(1.0, a) == math.copysign(1.0, b))
+    if type(a) is dt.datetime and a.tzinfo is not None and b.tzinfo is not None:
+        # the same instant: Python's == never equates a local time in a gap or fold of its
+        # zone (PEP 495) with a time of another zone, though both name one instant
+        return bool(a.astimezone(dt.timezone.utc) == b.astimezone(dt.timezone.utc))
     return bool(a == b)
 
 
