@@ -417,17 +417,10 @@ class BulkLane:
         ledger: List[LegacyRow] = []
         quarantine: List[QuarantinedRow] = []
         for legacy_id, reason, values in chunk.quarantine:
-            quarantine.append(
-                QuarantinedRow(
-                    file=file,
-                    table=table,
-                    legacy_id=legacy_id,
-                    reason=reason,
-                    row={c: tag(v) for c, v in zip(self.plan.columns, values)},
-                    quarantined_at=now,
-                )
-            )
-            ledger.append(LegacyRow(file=file, table=table, legacy_id=legacy_id, status="quarantined", migrated_at=now))
+            row = {c: tag(v) for c, v in zip(self.plan.columns, values)}
+            kept, entry = quarantined(file, table, legacy_id, reason, row, now)
+            quarantine.append(kept)
+            ledger.append(entry)
         if chunk.migrated:
             assert chunk.first is not None and chunk.last is not None
             ledger.append(
@@ -454,6 +447,15 @@ class BulkLane:
             for part in (chunk.records, ledger, quarantine):
                 if part:
                     store.append(part)
+
+
+def quarantined(
+    file: str, table: str, legacy_id: int, reason: str, row: Dict[str, Any], now: dt.datetime
+) -> Tuple[QuarantinedRow, LegacyRow]:
+    """A quarantined legacy row (``row``: its values tagged column by column) and its
+    ledger entry, as both migrate lanes write them."""
+    kept = QuarantinedRow(file=file, table=table, legacy_id=legacy_id, reason=reason, row=row, quarantined_at=now)
+    return kept, LegacyRow(file=file, table=table, legacy_id=legacy_id, status="quarantined", migrated_at=now)
 
 
 class _Lines:

@@ -20,6 +20,7 @@ from ..errors import RecordValidationError, StorekitError
 from ..query import Agg, Eq, In, Range
 from ..records import LegacyRow, QuarantinedRow, Record, RecordSpec, all_record_types, spec_of
 from ..store import Store
+from ._bulk import quarantined
 from ._convert import DEFAULT_ZONE, Converter, Quarantine, converter_for, real, text, zone
 from ._legacy_read import BATCH_ROWS as _BATCH_ROWS
 from ._legacy_read import InvalidText, has_table, legacy_batches, open_legacy, unknown_tables
@@ -402,29 +403,10 @@ def _write(
             )
         )
     for legacy_id, reason in sorted(bad.items()):
-        values = by_id[legacy_id]
-        quarantine.append(
-            QuarantinedRow(
-                file=file,
-                table=table,
-                legacy_id=legacy_id,
-                reason=reason,
-                row={c: tag_value(v) for c, v in zip(columns, values)},
-                quarantined_at=now,
-            )
-        )
-        ledger.append(
-            LegacyRow(
-                file=file,
-                table=table,
-                legacy_id=legacy_id,
-                record_table=None,
-                record_key=None,
-                status="quarantined",
-                extra=None,
-                migrated_at=now,
-            )
-        )
+        row = {c: tag_value(v) for c, v in zip(columns, by_id[legacy_id])}
+        kept, entry = quarantined(file, table, legacy_id, reason, row, now)
+        quarantine.append(kept)
+        ledger.append(entry)
     # Everything here is new: keys already in the store were quarantined above, and the
     # ledger holds no row of this batch (it resumes after its largest legacy id). So the
     # batch is appended (COPY straight into the tables on PostgreSQL), all or nothing.
