@@ -6,6 +6,9 @@ Benchmarks (``--only`` takes a name, or a group such as ``upsert``; repeatable):
 * ``upsert_sqlite``: the same, storekit vs sqlite3 executemany
 * ``migrate_api_calls``: ``storekit migrate`` of an N-row legacy api_tracking.db into SQLite
   and PostgreSQL (wall time, peak RSS; against pgloader when it is installed)
+* the benchmarks of the package's other modules (``_discover``); those a module lists in
+  ``OPT_IN`` (``instructions_upsert_sqlite``: minutes under valgrind) run only when
+  ``--only`` names them
 
 When PostgreSQL cannot be reached its benchmarks are skipped with a loud notice; the
 exit status is then non-zero under ``CI=true`` (the benchmark must run there) and 0
@@ -17,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Set
 
 from ._common import Result, environment, in_ci, loud, pg_base_url, print_table, write_json
 from .upsert import Dataset, PostgreSQLUpsert, SQLiteUpsert, Unavailable, pg_unreachable_reason
@@ -74,6 +77,7 @@ def _discover() -> None:
 
     A module ``benchmarks/<name>.py`` may define ``BENCHMARKS: Dict[str, Callable[[ctx],
     List[Result]]]``; ``ctx`` has ``rows``, ``repeats`` and a ``meta`` dict for the JSON.
+    Names it also lists in ``OPT_IN`` are left out of a run without ``--only``.
     """
     import importlib
     import pkgutil
@@ -86,14 +90,17 @@ def _discover() -> None:
             if name in BENCHMARKS:
                 raise SystemExit(f"benchmark {name!r} is defined twice")
             BENCHMARKS[name] = function
+        OPT_IN.update(getattr(module, "OPT_IN", ()))
 
 
+OPT_IN: Set[str] = set()
+"""Benchmarks run only when ``--only`` names them (or their group)."""
 _discover()
 
 
 def _select(only: Sequence[str]) -> List[str]:
     if not only:
-        return list(BENCHMARKS)
+        return [b for b in BENCHMARKS if b not in OPT_IN]
     chosen: List[str] = []
     for name in only:
         matches = [b for b in BENCHMARKS if b == name or b.startswith(name + "_")]
