@@ -12,7 +12,7 @@ Issue 3's memory limit: peak RSS at most 150 MB for 1M rows.
 
 A third line, ``floor``, times the server's part alone: the COPY text of the storekit run
 sent again into a fresh storekit schema, the secondary indexes built, ``VACUUM ANALYZE``
-(:func:`_floor_runs`). No client reading or converting the legacy file can beat it, so
+(:func:`benchmarks.migrate_floor.floor_runs`). No client reading or converting the legacy file can beat it, so
 pgloader's time over it bounds the ratio reachable on this machine with this schema.
 
 Run with the runner (``python -m benchmarks --only migrate_api_calls --rows 1000000``) or
@@ -22,7 +22,6 @@ alone (``python -m benchmarks.migrate [--rows N] [--repeat K]``, default 1,000,0
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import shutil
@@ -45,7 +44,7 @@ NAME = "migrate_api_calls"
 RSS_LIMIT_MB = 150.0
 PGLOADER_GOAL = 1.5
 FLOOR = "floor"
-"""The tool name of the server-side floor (:func:`_floor_runs`)."""
+"""The tool name of the server-side floor (:func:`benchmarks.migrate_floor.floor_runs`)."""
 SEED = 1
 
 
@@ -186,7 +185,7 @@ def _sqlite_runs(legacy_dir: Path, rows: int, repeats: int, work: Path) -> Measu
 
 def _pg_runs(legacy_dir: Path, rows: int, repeats: int, keep_copy: Optional[Path] = None) -> Measured:
     """storekit migrate into fresh schemas; with ``keep_copy``, the last run's ``api_calls``
-    is saved there as COPY text (for :func:`_floor_runs`) before its schema is dropped."""
+    is saved there as COPY text (for :func:`benchmarks.migrate_floor.floor_runs`) before its schema is dropped."""
     runs = []
     for i in range(repeats):
         schema = f"sk_bench_migrate_{uuid.uuid4().hex[:8]}"
@@ -195,75 +194,13 @@ def _pg_runs(legacy_dir: Path, rows: int, repeats: int, keep_copy: Optional[Path
             _check_report(run, rows, "PostgreSQL")
             runs.append(run)
             if keep_copy is not None and i == repeats - 1:
-                with _psycopg(schema) as conn, conn.cursor() as cur, keep_copy.open("w", encoding="utf-8") as out:
+                from .migrate_floor import Psycopg
+
+                with Psycopg(schema) as conn, conn.cursor() as cur, keep_copy.open("w", encoding="utf-8") as out:
                     cur.copy_expert("COPY (SELECT * FROM api_calls ORDER BY id) TO STDOUT", out)
         finally:
             _drop_schema(schema)
     return Measured("storekit", "postgresql", rows, runs)
-
-
-class _psycopg:
-    """A psycopg2 connection (autocommit) whose ``search_path`` is ``schema``."""
-
-    def __init__(self, schema: str) -> None:
-        from .upsert import _pg_connect
-
-        self.conn = _pg_connect(pg_base_url(), schema)
-        self.conn.autocommit = True
-
-    def __enter__(self) -> Any:
-        return self.conn
-
-    def __exit__(self, *exc: Any) -> None:
-        self.conn.close()
-
-
-def _floor_runs(copy_text: Path, rows: int, repeats: int) -> Measured:
-    """The server-side floor of a migrate into storekit's schema on this machine: no legacy
-    file read, no conversion, no Python in the loop. Into a fresh storekit schema (created by
-    ``open_store``, not timed) whose secondary ``api_calls`` indexes are dropped, the timed
-    part sends the COPY text of a finished migrate in chunks of ``CHUNK_ROWS`` lines, one
-    transaction each (the rollup trigger runs, as in a migrate), builds the indexes again
-    (``maintenance_work_mem`` 256MB, PostgreSQL's own parallel workers) and runs ``VACUUM
-    ANALYZE``: what ``storekit migrate`` asks of the server after its reading and conversion.
-    pgloader's time over this one is the most any client could reach here with this schema."""
-    from storekit import open_store
-    from storekit.migrate._bulk import CHUNK_ROWS
-
-    lines = copy_text.read_text(encoding="utf-8").splitlines(keepends=True)
-    if len(lines) != rows:
-        raise RuntimeError(f"the floor's COPY text has {len(lines)} lines, not {rows}")
-    chunks = ["".join(lines[i : i + CHUNK_ROWS]) for i in range(0, len(lines), CHUNK_ROWS)]
-    del lines
-    runs = []
-    for _ in range(repeats):
-        schema = f"sk_bench_floor_{uuid.uuid4().hex[:8]}"
-        try:
-            with open_store(pg_store_url(pg_base_url(), schema)):
-                pass
-            with _psycopg(schema) as conn, conn.cursor() as cur:
-                cur.execute(
-                    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = 'api_calls'"
-                    " AND indexdef NOT LIKE 'CREATE UNIQUE%%' ORDER BY indexname",
-                    (schema,),
-                )
-                indexes = cur.fetchall()
-                for name, _ in indexes:
-                    cur.execute(f'DROP INDEX "{name}"')
-                cur.execute("SET maintenance_work_mem = '256MB'")
-                start = time.perf_counter()
-                for chunk in chunks:
-                    cur.execute("BEGIN")
-                    cur.copy_expert("COPY api_calls FROM STDIN", io.StringIO(chunk))
-                    cur.execute("COMMIT")
-                for _, ddl in indexes:  # of a partitioned table: ON ONLY (no partition built)
-                    cur.execute(ddl.replace(" ON ONLY ", " ON ", 1))
-                cur.execute("VACUUM ANALYZE api_calls")
-                seconds = time.perf_counter() - start
-            runs.append(Run(seconds, 0.0, 0, "", ""))
-        finally:
-            _drop_schema(schema)
-    return Measured("floor", "postgresql", rows, runs)
 
 
 def _pgloader_runs(pgloader: str, api_db: Path, rows: int, repeats: int, work: Path) -> Measured:
@@ -361,7 +298,9 @@ def run(rows: int, repeats: int, meta: Optional[Dict[str, Any]] = None) -> List[
             copy_text = work / "api_calls.copy"
             storekit_pg = _pg_runs(legacy_dir, rows, repeats, keep_copy=copy_text)
             measured.append(storekit_pg)
-            measured.append(_floor_runs(copy_text, rows, repeats))
+            from .migrate_floor import floor_runs
+
+            measured.append(floor_runs(copy_text, rows, repeats))
             copy_text.unlink()
             binary = shutil.which("pgloader")
             if binary:
