@@ -7,8 +7,9 @@ Benchmarks (``--only`` takes a name, or a group such as ``upsert``; repeatable):
 * ``migrate_api_calls``: ``storekit migrate`` of an N-row legacy api_tracking.db into SQLite
   and PostgreSQL (wall time, peak RSS; against pgloader when it is installed)
 * the benchmarks of the package's other modules (``_discover``); those a module lists in
-  ``OPT_IN`` (``instructions_upsert_sqlite``: minutes under valgrind) run only when
-  ``--only`` names them
+  ``OPT_IN`` run only when ``--only`` names them: ``instructions_upsert_sqlite`` (minutes
+  under valgrind) and ``migrate_floor_variants`` (the server's part of a migration under
+  possible schema changes)
 
 When PostgreSQL cannot be reached its benchmarks are skipped with a loud notice; the
 exit status is then non-zero under ``CI=true`` (the benchmark must run there) and 0
