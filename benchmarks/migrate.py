@@ -12,8 +12,9 @@ Issue 3's memory limit: peak RSS at most 150 MB for 1M rows.
 
 A third line, ``floor``, times the server's part alone: the COPY text of the storekit run
 sent again into a fresh storekit schema, the secondary indexes built, ``VACUUM ANALYZE``
-(:func:`benchmarks.migrate_floor.floor_runs`). No client reading or converting the legacy file can beat it, so
-pgloader's time over it bounds the ratio reachable on this machine with this schema.
+(:func:`benchmarks.migrate_floor.floor_runs`). No client reading or converting the legacy
+file can beat it, so pgloader's time over it bounds the ratio reachable on this machine
+with this schema.
 
 Run with the runner (``python -m benchmarks --only migrate_api_calls --rows 1000000``) or
 alone (``python -m benchmarks.migrate [--rows N] [--repeat K]``, default 1,000,000 rows).
@@ -43,6 +44,7 @@ from .upsert import Unavailable, pg_store_url, pg_unreachable_reason
 NAME = "migrate_api_calls"
 RSS_LIMIT_MB = 150.0
 PGLOADER_GOAL = 1.5
+PGLOADER_MISSING = "pgloader COMPARISON SKIPPED: the pgloader binary is not on PATH (Debian package pgloader)"
 FLOOR = "floor"
 """The tool name of the server-side floor (:func:`benchmarks.migrate_floor.floor_runs`)."""
 SEED = 1
@@ -185,7 +187,8 @@ def _sqlite_runs(legacy_dir: Path, rows: int, repeats: int, work: Path) -> Measu
 
 def _pg_runs(legacy_dir: Path, rows: int, repeats: int, keep_copy: Optional[Path] = None) -> Measured:
     """storekit migrate into fresh schemas; with ``keep_copy``, the last run's ``api_calls``
-    is saved there as COPY text (for :func:`benchmarks.migrate_floor.floor_runs`) before its schema is dropped."""
+    is saved there as COPY text (for :mod:`benchmarks.migrate_floor`) before its schema is
+    dropped."""
     runs = []
     for i in range(repeats):
         schema = f"sk_bench_migrate_{uuid.uuid4().hex[:8]}"
@@ -317,10 +320,7 @@ def run(rows: int, repeats: int, meta: Optional[Dict[str, Any]] = None) -> List[
                     )
                 )
             else:
-                loud(
-                    "pgloader COMPARISON SKIPPED: the pgloader binary is not on PATH "
-                    "(Debian package pgloader); storekit's own times and peak RSS are still reported"
-                )
+                loud(PGLOADER_MISSING + "; storekit's own times and peak RSS are still reported")
         print()
         print_migrate_table(measured, pgloader)
         meta[NAME] = {

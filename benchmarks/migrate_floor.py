@@ -28,14 +28,15 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import attrs
 
 from ._common import Result, loud, pg_base_url
 from .upsert import Unavailable, pg_store_url, pg_unreachable_reason
 
-SEED = 1
+if TYPE_CHECKING:
+    from .migrate import Measured
 
 
 class Psycopg:
@@ -136,7 +137,10 @@ def _binary_chunks(chunks: Sequence[str]) -> List[bytes]:
 
 
 def floor_once(text: Sequence[str], binary: Optional[Sequence[bytes]], variant: Variant = AS_MIGRATE) -> Phases:
-    """One timed floor into a fresh storekit schema (dropped after)."""
+    """One timed floor into a fresh storekit schema (dropped after): ``text`` (COPY text
+    chunks), or ``binary`` (the same chunks in binary format) for a binary variant."""
+    if variant.binary and binary is None:
+        raise ValueError(f"{variant.label}: a binary variant needs the binary chunks")
     from storekit_postgresql import API_CALL_ROLLUP_DDL
 
     from storekit import open_store
@@ -166,7 +170,7 @@ def floor_once(text: Sequence[str], binary: Optional[Sequence[bytes]], variant: 
                 cur.execute("BEGIN")
                 if variant.rollup != "trigger":
                     cur.execute("SET LOCAL storekit.rollup_off = 'on'")
-                data: Any = io.BytesIO(binary[n]) if variant.binary and binary else io.StringIO(chunk)
+                data: Any = io.BytesIO(binary[n]) if variant.binary and binary is not None else io.StringIO(chunk)
                 cur.copy_expert(copy, data)
                 cur.execute("COMMIT")
             if variant.rollup == "once":
@@ -187,7 +191,7 @@ def floor_once(text: Sequence[str], binary: Optional[Sequence[bytes]], variant: 
         _drop_schema(schema)
 
 
-def floor_runs(copy_text: Path, rows: int, repeats: int) -> Any:
+def floor_runs(copy_text: Path, rows: int, repeats: int) -> Measured:
     """The ``floor`` line of ``migrate_api_calls``: :func:`floor_once` as migrate asks."""
     from .migrate import FLOOR, Measured, Run
 
@@ -199,7 +203,7 @@ def floor_runs(copy_text: Path, rows: int, repeats: int) -> Any:
 def _migrate_floor_variants(ctx: Any) -> List[Result]:
     from storekit.legacy.generate import write_api_calls
 
-    from .migrate import _pg_runs, _pgloader_runs
+    from .migrate import PGLOADER_MISSING, SEED, _pg_runs, _pgloader_runs
 
     reason = pg_unreachable_reason(pg_base_url())
     if reason:
@@ -215,7 +219,7 @@ def _migrate_floor_variants(ctx: Any) -> List[Result]:
         binary_path = shutil.which("pgloader")
         pgloader = _pgloader_runs(binary_path, api_db, ctx.rows, ctx.repeats, work) if binary_path else None
         if pgloader is None:
-            loud("pgloader COMPARISON SKIPPED: the pgloader binary is not on PATH (Debian package pgloader)")
+            loud(PGLOADER_MISSING)
         measured: Dict[str, List[Phases]] = {}
         for _ in range(ctx.repeats):
             for variant in VARIANTS:
