@@ -15,8 +15,9 @@ fresh table, and is timed from the first call until every row is durable:
   part from driver-ready tuples) and psycopg2 ``execute_values`` (page 1000) in one
   transaction; SQLite ``executemany`` in one ``BEGIN IMMEDIATE`` transaction, tuples
   already in SQLite's storage format, the plugin's pragmas, and the same tuples as
-  multi-row ``INSERT`` statements of 500 rows (``executemany`` of the flattened groups,
-  the rest row by row) in one transaction: what storekit sends, and far cheaper than one
+  multi-row ``INSERT`` statements as large as storekit's largest (``MAX_PARAMETERS``
+  values: 2,520 rows; ``executemany`` of the flattened groups, the rest row by row) in
+  one transaction: what storekit sends, and far cheaper than one
   statement per row once ``api_calls`` has a row trigger (schema version 4's rollup):
   SQLite opens a statement journal for every statement.
 * Legacy: ``APICallTracker``'s pattern, a new ``threading.Thread`` per call running
@@ -58,8 +59,6 @@ RAW_GOAL = 0.5
 LEGACY_GOAL = 1.0
 LATENCY_GOAL_US = 50.0
 LEGACY_MAX_CALLS = 2000
-MULTI_ROW = 500
-"""Rows per statement of the multi-row raw limit on SQLite (storekit's ROWS_PER_STATEMENT)."""
 
 ENDPOINTS = [f"/uapi/domestic-stock/v1/{p}" for p in ("quotations/inquire-price", "trading/order-cash", "balance")]
 
@@ -340,11 +339,15 @@ class _SQLite(_Backend):
         from storekit import open_store
         from storekit.records import ApiCall
 
+        import storekit_sqlite
+
+        # the multi-row raw limit: statements as large as storekit's largest
+        per = storekit_sqlite.MAX_PARAMETERS // len(_columns())
         one = "(" + ", ".join("?" for _ in _columns()) + ")"
         head = f"INSERT INTO api_calls ({', '.join(_columns())}) VALUES "
-        sql, group_sql = head + one, head + ", ".join([one] * MULTI_ROW)
+        sql, group_sql = head + one, head + ", ".join([one] * per)
 
-        def timed_insert(write: Callable[[sqlite3.Connection], None]) -> float:
+        def timed_insert(write: Callable[[sqlite3.Connection], object]) -> float:
             path = self._file()
             open_store(f"sqlite:///{path}", fallback=None, record_types=[ApiCall]).close()
             conn = sqlite3.connect(path, isolation_level=None)
@@ -364,16 +367,16 @@ class _SQLite(_Backend):
 
         def multi_row(rows: List[Any]) -> float:
             def write(conn: sqlite3.Connection) -> None:
-                whole = len(rows) - len(rows) % MULTI_ROW
+                whole = len(rows) - len(rows) % per
                 flat = itertools.chain.from_iterable
-                conn.executemany(group_sql, [tuple(flat(rows[i : i + MULTI_ROW])) for i in range(0, whole, MULTI_ROW)])
+                conn.executemany(group_sql, [tuple(flat(rows[i : i + per])) for i in range(0, whole, per)])
                 conn.executemany(sql, rows[whole:])
 
             return timed_insert(write)
 
         return {
             "executemany, one transaction": executemany,
-            f"{MULTI_ROW}-row INSERTs, one transaction": multi_row,
+            f"{per}-row INSERTs, one transaction": multi_row,
         }
 
     def cleanup(self) -> None:

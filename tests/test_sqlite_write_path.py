@@ -13,12 +13,13 @@ import datetime as dt
 import sqlite3
 import zoneinfo
 from pathlib import Path
-from typing import Any, List
+from typing import Any, List, Optional
 
 import pytest
 import storekit_sqlite
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import event as sa_event
 
 from storekit import open_store
 from storekit.errors import IntegrityError
@@ -143,7 +144,7 @@ def test_the_bulk_path_stores_what_the_types_write(tmp_path: Path) -> None:
 
 
 def test_of_records_with_the_same_key_in_one_put_many_the_last_is_stored(tmp_path: Path) -> None:
-    # more than one write chunk (5000 rows), with the repeats in different chunks
+    # several write chunks (2730 rows each on SQLite), with the repeats in different chunks
     day = dt.date(2024, 1, 2)
     batch = [
         ScreeningHistory(stock_code=f"{i % 4000:06d}", stock_name="종목", screening_date=day, overall_score=float(i))
@@ -175,12 +176,26 @@ def _calls(n: int, start: int = 0) -> List[ApiCall]:
     ]
 
 
-@pytest.mark.parametrize("rows_per_statement", [1, 7, 500])
+def _statement_sizes(monkeypatch: pytest.MonkeyPatch, record_type: type, largest: int, smaller: int) -> None:
+    """Statements of ``largest`` rows of ``record_type`` (through MAX_PARAMETERS), then of ``smaller``."""
+    monkeypatch.setattr(storekit_sqlite, "MAX_PARAMETERS", largest * len(record_type.__attrs_attrs__))  # type: ignore[attr-defined]
+    monkeypatch.setattr(storekit_sqlite, "ROWS_PER_STATEMENT", smaller)
+
+
+@pytest.mark.parametrize(
+    "largest, smaller",
+    [
+        (1, 1),  # every row alone
+        (50, 7),  # 24 statements of 50; of the 34 left, 4 of 7 and 6 alone
+        (None, None),  # the shipped sizes: one call of 1234 rows, 2 statements of 500, 234 alone
+    ],
+)
 def test_append_in_multi_row_statements_writes_every_row_exactly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_per_statement: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, largest: Optional[int], smaller: Optional[int]
 ) -> None:
-    monkeypatch.setattr(storekit_sqlite, "ROWS_PER_STATEMENT", rows_per_statement)
-    calls = _calls(1234)  # 176 statements of 7 and 2 rows left over; 2 of 500 and 234 left over
+    if largest is not None and smaller is not None:
+        _statement_sizes(monkeypatch, ApiCall, largest, smaller)
+    calls = _calls(1234)
     with open_store(f"sqlite:///{tmp_path / 'calls.db'}", fallback=None, record_types=[ApiCall]) as store:
         assert store.append(calls) == len(calls)
         assert list(store.find(ApiCall, order_by=["id"])) == calls
@@ -189,7 +204,7 @@ def test_append_in_multi_row_statements_writes_every_row_exactly(
 def test_a_duplicate_key_in_a_multi_row_append_raises_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(storekit_sqlite, "ROWS_PER_STATEMENT", 10)
+    _statement_sizes(monkeypatch, ApiCall, 10, 4)
     with open_store(f"sqlite:///{tmp_path / 'calls.db'}", fallback=None, record_types=[ApiCall]) as store:
         store.append(_calls(5))
         batch = _calls(30, start=100)
@@ -197,6 +212,38 @@ def test_a_duplicate_key_in_a_multi_row_append_raises_and_writes_nothing(
         with pytest.raises(IntegrityError):
             store.append(batch)
         assert [c.id for c in store.find(ApiCall, order_by=["id"])] == [10_000 + i for i in range(5)]
+
+
+def test_writes_of_any_size_use_statements_of_three_sizes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """So that sqlite3 compiles each once per connection and finds it in its cache after."""
+    _statement_sizes(monkeypatch, ScreeningHistory, 40, 6)
+    rows_per_statement: List[int] = []
+
+    def trace(sql: str) -> None:
+        if sql.startswith("INSERT INTO screening_history"):
+            rows_per_statement.append(sql.count("), (") + 1)
+
+    day = dt.date(2024, 1, 2)
+    with open_store(f"sqlite:///{tmp_path / 'sizes.db'}", record_types=[ScreeningHistory]) as store:
+        engine = store.backend.engine  # type: ignore[attr-defined]
+        sa_event.listen(engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(trace))
+        engine.dispose()
+        sizes = (1, 5, 6, 39, 40, 41, 95, 163)
+        for n in sizes:
+            batch = [ScreeningHistory(stock_code=f"{i:06d}", stock_name="종목", screening_date=day) for i in range(n)]
+            assert store.put_many(batch) == n
+        assert len(list(store.find(ScreeningHistory))) == max(sizes)
+    assert set(rows_per_statement) == {1, 6, 40}
+    # 163 rows: 4 statements of 40, then 3 alone (3 < 6); 95: 2 of 40, 2 of 6, 3 alone
+    assert rows_per_statement[-7:] == [40, 40, 40, 40, 1, 1, 1]
+    assert rows_per_statement[-14:-7] == [40, 40, 6, 6, 1, 1, 1]
+
+
+def test_the_parameter_limit_without_getlimit_is_probed_on_this_build() -> None:
+    """Python before 3.11 cannot ask a connection its limit; storekit tries a statement."""
+    limit = sqlite3.connect(":memory:").getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    expected = storekit_sqlite.MAX_PARAMETERS if limit >= storekit_sqlite.MAX_PARAMETERS else 999
+    assert storekit_sqlite._build_parameter_limit.__wrapped__() == expected
 
 
 def test_the_memos_of_the_fast_forms_stay_bounded() -> None:

@@ -25,7 +25,6 @@ __all__ = ["SQLBackend"]
 log = logging.getLogger("storekit.sql")
 
 _STREAM_CHUNK = 1000
-_WRITE_CHUNK = 5000
 
 
 def _bound(column: sa.ColumnElement[Any], value: Any) -> Any:
@@ -207,10 +206,11 @@ class SQLBackend:
         write = self._writer(record_type)
         written = list(map(spec.key_getter, items)) if key != spec.key else []
         with self._connection() as conn:
-            for start in range(0, len(items), _WRITE_CHUNK):
+            per = self.facts.rows_per_write(conn, table)
+            for start in range(0, len(items), per):
                 # converted a chunk at a time: the driver binds rows still in the CPU's cache
-                chunk = write(items[start : start + _WRITE_CHUNK])
-                chunk_keys = written[start : start + _WRITE_CHUNK]
+                chunk = write(items[start : start + per])
+                chunk_keys = written[start : start + per]
                 self._partition(conn, record_type, chunk)
                 if key != spec.key:  # the record key may be stored under another partition value
                     conn.execute(sa.delete(table).where(self._key_in(table, spec.key, chunk_keys)))
@@ -228,11 +228,12 @@ class SQLBackend:
         if unchecked and len(set(keys)) != len(keys):
             raise IntegrityError(f"{spec.name}: the same key twice in one append", backend=self.name)
         with self._connection() as conn:
-            for start in range(0, len(items), _WRITE_CHUNK):
-                chunk = write(items[start : start + _WRITE_CHUNK])
+            per = self.facts.rows_per_write(conn, table)
+            for start in range(0, len(items), per):
+                chunk = write(items[start : start + per])
                 self._partition(conn, record_type, chunk)
                 if unchecked:  # the primary key holds the partition field too: check the record key
-                    chunk_keys = keys[start : start + _WRITE_CHUNK]
+                    chunk_keys = keys[start : start + per]
                     stmt = sa.select(sa.literal(1)).select_from(table).where(self._key_in(table, spec.key, chunk_keys))
                     taken = conn.execute(stmt.limit(1)).first()
                     if taken is not None:

@@ -93,6 +93,20 @@ class SQLFacts:
         """
         return ()
 
+    write_chunk: int = 5000
+    """Rows the backend converts and hands to :meth:`upsert_rows` or :meth:`insert_rows`
+    at a time, unless :meth:`rows_per_write` says fewer."""
+
+    def rows_per_write(self, connection: sa.engine.Connection, table: sa.Table) -> int:
+        """How many rows of ``table`` one call of :meth:`upsert_rows` or
+        :meth:`insert_rows` gets at most (the last call of a write may get fewer):
+        :attr:`write_chunk` here. A dialect whose statements hold a bounded number of
+        rows says that number, so that each full call is one statement.
+
+        .. versionadded:: 0.1
+        """
+        return self.write_chunk
+
     def upsert_rows(
         self,
         connection: sa.engine.Connection,
