@@ -241,9 +241,16 @@ def test_writes_of_any_size_use_statements_of_three_sizes(tmp_path: Path, monkey
 
 def test_the_parameter_limit_without_getlimit_is_probed_on_this_build() -> None:
     """Python before 3.11 cannot ask a connection its limit; storekit tries a statement."""
-    limit = sqlite3.connect(":memory:").getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    expected = storekit_sqlite.MAX_PARAMETERS if limit >= storekit_sqlite.MAX_PARAMETERS else 999
-    assert storekit_sqlite._build_parameter_limit.__wrapped__() == expected
+    probe = storekit_sqlite._build_allows.__wrapped__
+    getlimit = getattr(sqlite3.connect(":memory:"), "getlimit", None)
+    if getlimit is not None:  # the connection's own answer to hold the probe to
+        limit = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        assert probe(limit) == limit
+        assert probe(limit + 1) == 999
+        assert probe(storekit_sqlite.MAX_PARAMETERS) == (storekit_sqlite.MAX_PARAMETERS if limit >= 32766 else 999)
+    else:  # SQLite's default limit is 32,766 since 3.32, 999 before
+        assert probe(storekit_sqlite.MAX_PARAMETERS) == (32766 if sqlite3.sqlite_version_info >= (3, 32) else 999)
+    assert probe(1_000_000) == 999  # more than builds allow (the default 32,766; Debian 250,000)
 
 
 def test_the_memos_of_the_fast_forms_stay_bounded() -> None:

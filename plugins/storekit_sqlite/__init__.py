@@ -225,20 +225,20 @@ _SMALLEST_DEFAULT_LIMIT = 999
 """The bound-parameter limit of SQLite before 3.32, the smallest any build has had."""
 
 
-@functools.cache
-def _build_parameter_limit() -> int:
-    """Without ``Connection.getlimit`` (Python before 3.11): :data:`MAX_PARAMETERS` if
-    this SQLite build compiles a statement of that many values, tried once per process on
-    a throwaway in-memory connection (a connection's limit starts at its build's and only
-    3.11's ``setlimit`` lowers it), else 999."""
+@functools.lru_cache(maxsize=None)
+def _build_allows(values: int) -> int:
+    """Without ``Connection.getlimit`` (Python before 3.11): ``values`` if this SQLite
+    build compiles a statement of that many values, else 999. Tried once per process and
+    size on a throwaway in-memory connection (a connection's limit starts at its build's,
+    and only 3.11's ``setlimit`` lowers it)."""
     probe = sqlite3.connect(":memory:")
     try:
-        probe.execute(f"SELECT ?{MAX_PARAMETERS}", (None,) * MAX_PARAMETERS).fetchall()
+        probe.execute(f"SELECT ?{values}", (None,) * values).fetchall()
     except sqlite3.OperationalError:  # too many SQL variables
         return _SMALLEST_DEFAULT_LIMIT
     finally:
         probe.close()
-    return MAX_PARAMETERS
+    return values
 
 
 def _parameter_limit(connection: sa.engine.Connection) -> int:
@@ -246,7 +246,7 @@ def _parameter_limit(connection: sa.engine.Connection) -> int:
     or the connection's limit if lower."""
     getlimit = getattr(connection.connection.dbapi_connection, "getlimit", None)
     if getlimit is None:
-        return _build_parameter_limit()
+        return _build_allows(MAX_PARAMETERS)
     return min(MAX_PARAMETERS, int(getlimit(getattr(sqlite3, "SQLITE_LIMIT_VARIABLE_NUMBER", 9))))
 
 
