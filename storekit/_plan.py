@@ -43,18 +43,18 @@ def _operand(f: FieldSpec, value: Any) -> Any:
     return float(value) if f.kind is Kind.FLOAT and _is_int(value) else value
 
 
-def _check_operand(spec: RecordSpec, f: FieldSpec, value: Any) -> None:
+def _check_operand(spec: RecordSpec, f: FieldSpec, value: Any, what: str = "filter value") -> None:
     if value is None:
         return
     if f.kind is Kind.FLOAT and _is_int(value):
         try:  # ints compare with floats exactly as the records' float fields accept them
             float(value)
         except OverflowError:
-            raise QueryError(f"{spec.name}.{f.name}: bad filter value: int too large for a float") from None
+            raise QueryError(f"{spec.name}.{f.name}: bad {what}: int too large for a float") from None
         return
     reason = _KIND_CHECKS[f.kind](value)
     if reason is not None:
-        raise QueryError(f"{spec.name}.{f.name}: bad filter value: {reason}")
+        raise QueryError(f"{spec.name}.{f.name}: bad {what}: {reason}")
 
 
 def check_filters(record_type: type, where: Sequence[Filter]) -> None:
@@ -114,6 +114,8 @@ def keyset_values(query: Query[Any]) -> Tuple[Any, ...]:
     if len(after) != len(order):
         raise QueryError(f"after= needs {len(order)} values ({', '.join(o.field for o in order)}), got {len(after)}")
     spec = spec_of(query.record_type)
+    for o, v in zip(order, after):  # checked as filter values are, so every backend answers alike
+        _check_operand(spec, spec.field(o.field), v, "after= value")
     return tuple(_operand(spec.field(o.field), v) for o, v in zip(order, after))
 
 
@@ -122,7 +124,7 @@ def check_query(query: Query[Any]) -> None:
     check_filters(query.record_type, query.where)
     for o in query.order_by:
         _field(spec, o.field, "order")
-    if query.limit is not None and (not isinstance(query.limit, int) or query.limit < 0):
+    if query.limit is not None and (not isinstance(query.limit, int) or isinstance(query.limit, bool) or query.limit < 0):
         raise QueryError(f"limit must be a non-negative int, not {query.limit!r}")
     if not isinstance(query.offset, int) or isinstance(query.offset, bool) or query.offset < 0:
         raise QueryError(f"offset must be a non-negative int, not {query.offset!r}")

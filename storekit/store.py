@@ -18,6 +18,7 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
+    Set,
     Type,
     TypeVar,
     Union,
@@ -289,6 +290,9 @@ class Store:
     def put_many(self, records: Iterable[Record]) -> int:
         """Insert or replace records (of any types) by natural key, in one transaction.
 
+        The types are written in the order they first appear, except that a type
+        whose foreign keys reference another type of the call is written after it, so
+        a batch of related records succeeds whatever their order in ``records``.
         Returns the number of records written."""
         by_type: Dict[type, List[Record]] = {}
         for rec in records:
@@ -299,8 +303,8 @@ class Store:
             items.append(rec)
         count = 0
         with self.backend.transaction():
-            for record_type, items in by_type.items():
-                count += self.backend.upsert(record_type, items)
+            for record_type in _parents_first(list(by_type)):
+                count += self.backend.upsert(record_type, by_type[record_type])
         if self._auditor is not None:
             self._auditor.record(self, "put_many", "upsert", itertools.chain.from_iterable(by_type.values()))
         return count
@@ -456,3 +460,26 @@ def open_store(
         raise
     log.debug("opened %s store at %s", info.name, redact_url(resolved))
     return Store(backend, url=resolved, auditor=auditor)
+
+
+def _parents_first(record_types: List[type]) -> List[type]:
+    """``record_types`` in their order, except that each comes after the types of the
+    list its foreign keys reference (a reference cycle is broken where it closes)."""
+    by_table = {spec_of(t).table: t for t in record_types}
+    ordered: List[type] = []
+    placed: Set[type] = set()
+
+    def place(record_type: type, visiting: Set[type]) -> None:
+        if record_type in placed or record_type in visiting:
+            return
+        visiting.add(record_type)
+        for ref in spec_of(record_type).references:
+            parent = by_table.get(ref.target)
+            if parent is not None:
+                place(parent, visiting)
+        placed.add(record_type)
+        ordered.append(record_type)
+
+    for record_type in record_types:
+        place(record_type, set())
+    return ordered

@@ -120,8 +120,8 @@ def test_stock_code_fields_get_six_character_codes() -> None:
 
 def test_same_record_is_strict_about_what_storage_could_lose() -> None:
     at = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
-    base = LearningMetric(id=1, date=dt.date(2026, 1, 10), metric_type="t", metric_name="n", value=0.0,
-                          metadata={"수익률": [1, 2.0, None]}, created_at=at)
+    base = LearningMetric(id=1, date=dt.date(2026, 1, 10), metric_type="performance", metric_name="avg_max_gain",
+                          value=0.0, metadata={"수익률": [1, 2.0, None]}, created_at=at)
     assert same_record(base, attrs.evolve(base, created_at=at.astimezone(dt.timezone.utc)))  # one instant
     assert same_record(attrs.evolve(base, value=math.inf), attrs.evolve(base, value=math.inf))
     for changed in (

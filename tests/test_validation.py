@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from storekit import Codec, RecordValidationError
 from storekit.records import (
+    ErrorEvent,
     Feedback,
     LearningMetric,
     PerformanceTracking,
@@ -106,13 +107,13 @@ def test_screening_history_rejects(field: str, value: Any, reason: str) -> None:
 @pytest.mark.parametrize("value", [2**63, -(2**63) - 1, True, 1.0])
 def test_ints_are_signed_64_bit(value: Any) -> None:
     with pytest.raises(RecordValidationError) as info:
-        LearningMetric(id=value, date=DAY, metric_type="t", metric_name="n", value=1.0)
+        LearningMetric(id=value, date=DAY, metric_type="performance", metric_name="avg_max_gain", value=1.0)
     assert info.value.fields == ("id",)
 
 
 def test_int64_bounds_are_accepted() -> None:
     for value in (2**63 - 1, -(2**63)):
-        assert LearningMetric(id=value, date=DAY, metric_type="t", metric_name="n", value=1.0).id == value
+        assert _learning_metric(id=value).id == value
 
 
 @pytest.mark.parametrize(
@@ -128,7 +129,7 @@ def test_int64_bounds_are_accepted() -> None:
 )
 def test_json_must_be_finite_without_negative_zero(value: Any, reason: str) -> None:
     with pytest.raises(RecordValidationError, match=reason) as info:
-        LearningMetric(date=DAY, metric_type="t", metric_name="n", value=1.0, metadata=value)
+        LearningMetric(date=DAY, metric_type="performance", metric_name="avg_max_gain", value=1.0, metadata=value)
     assert info.value.fields == ("metadata",)
 
 
@@ -137,6 +138,36 @@ def test_closed_sets_are_enforced() -> None:
         SystemAlert(alert_id="a", timestamp=dt.datetime.now(KST), level="fatal", category="api",
                     title="t", message="m", component="c")
     assert info.value.fields == ("level",)
+
+
+def _learning_metric(**kw: Any) -> LearningMetric:
+    values: Dict[str, Any] = dict(date=DAY, metric_type="performance", metric_name="avg_max_gain", value=1.0)
+    values.update(kw)
+    return LearningMetric(**values)
+
+
+def _error_event(**kw: Any) -> ErrorEvent:
+    values: Dict[str, Any] = dict(timestamp=dt.datetime.now(KST), error_type="unknown", severity="low",
+                                  component="scheduler", message="m")
+    values.update(kw)
+    return ErrorEvent(**values)
+
+
+@pytest.mark.parametrize(
+    ("make", "field", "choices", "bad"),
+    [
+        (_learning_metric, "metric_type", ("performance",), "learning"),
+        (_learning_metric, "metric_name", ("screening_win_rate", "best_sector", "worst_sector_performance"),
+         "avg_max_gains"),
+        (_error_event, "error_type", ("api_timeout", "unknown", "system_disk_full"), "timeout"),
+    ],
+)
+def test_the_legacy_codes_closed_sets_are_enforced(make: Any, field: str, choices: Any, bad: str) -> None:
+    for value in choices:  # values LEGACY.md lists are accepted
+        assert getattr(make(**{field: value}), field) == value
+    with pytest.raises(RecordValidationError, match=f"must be one of .*\\(got {bad!r}\\)") as info:
+        make(**{field: bad})
+    assert info.value.fields == (field,)
 
 
 def test_every_failing_field_is_reported_at_once() -> None:
@@ -150,10 +181,9 @@ def test_every_failing_field_is_reported_at_once() -> None:
 @pytest.mark.parametrize(
     ("make", "fields"),
     [
-        (lambda: LearningMetric(date=DAY, metric_type="t", metric_name="n"), ("value",)),
-        (lambda: LearningMetric(date=DAY, metric_type="t", metric_name="n", value=1.0, value_text="x"),
-         ("value",)),
-        (lambda: LearningMetric(date=DAY, metric_type="", metric_name="n", value=1.0), ("metric_type",)),
+        (lambda: LearningMetric(date=DAY, metric_type="performance", metric_name="avg_max_gain"), ("value",)),
+        (lambda: _learning_metric(value_text="x"), ("value",)),
+        (lambda: _learning_metric(metric_type=""), ("metric_type",)),
         (lambda: PerformanceTracking(source="learning", stock_code="005930", tracking_date=DAY),
          ("entry_price",)),
         (lambda: PerformanceTracking(source="accuracy", stock_code="005930", tracking_date=DAY,

@@ -225,7 +225,7 @@ _SMALLEST_DEFAULT_LIMIT = 999
 """The bound-parameter limit of SQLite before 3.32, the smallest any build has had."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _build_allows(values: int) -> int:
     """Without ``Connection.getlimit`` (Python before 3.11): ``values`` if this SQLite
     build compiles a statement of that many values, else 999. Tried once per process and
@@ -288,7 +288,15 @@ def _execute_grouped(
 
 
 def open_sqlite(url: str, options: Mapping[str, Any]) -> SQLBackend:
-    """Open a SQLite backend for a ``sqlite:///path`` URL."""
+    """Open a SQLite backend for a ``sqlite:///path`` URL.
+
+    A relative path is made absolute against the current directory now, so that stores
+    opened on one file by relative and absolute URLs share one engine, and connections
+    the pool opens after a ``chdir`` still open this file."""
+    parsed = sa.engine.make_url(url)
+    database = parsed.database or ""
+    if database not in ("", ":memory:") and not database.startswith("file:") and "uri" not in parsed.query:
+        url = parsed.set(database=os.path.abspath(database)).render_as_string(hide_password=False)
     return SQLBackend(url, SQLiteFacts(), options)
 
 

@@ -52,7 +52,7 @@ HOSTILE_CASES: Final[Tuple[HostileCase, ...]] = (
                 "quarantine", "a stock code bound as the int 5930: TEXT affinity stored '5930', the leading "
                               "zeros are gone"),
     HostileCase("empty_metric_name", "learning/learning_data.db", "learning_metrics", _I, "metric_name", "",
-                "quarantine", "an empty metric name (the record requires a non-empty one)"),
+                "quarantine", "an empty metric name (not one of the twelve DataSynchronizer writes)"),
     HostileCase("nul_in_text", "notification_history.db", "notification_history", _I, "message",
                 "EGW00201\x00초당 거래건수 초과", "quarantine", "a NUL character inside TEXT (PostgreSQL refuses it)"),
     HostileCase("empty_string", "notification_history.db", "notification_history", _I + 1, "title", "",

@@ -6,11 +6,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterator, Optional, Tuple
 
-from ._declare import Json, LegacySource, Record, field, non_empty, record, stock_code
+from ._declare import Json, LegacySource, Record, field, record, stock_code
 from ._ids import new_id, utc_now
 
 LEARNING_DB = "learning/learning_data.db"
 ACCURACY_DB = "accuracy_tracking.db"
+
+METRIC_TYPES = ("performance",)
+"""The ``metric_type`` values DataSynchronizer writes (the only one)."""
+METRIC_NAMES = (
+    "screening_avg_performance", "screening_win_rate", "screening_sample_count",
+    "selection_avg_performance", "selection_win_rate", "selection_sample_count",
+    "avg_max_gain", "avg_max_loss",
+    "best_sector", "best_sector_performance", "worst_sector", "worst_sector_performance",
+)  # fmt: skip
+"""The ``metric_name`` values DataSynchronizer writes; ``best_sector`` and
+``worst_sector`` hold sector names (``value_text``)."""
 
 
 @record(
@@ -128,8 +139,8 @@ class LearningMetric(Record):
 
     id: int = field(factory=new_id)
     date: dt.date
-    metric_type: str = field(check=non_empty)
-    metric_name: str = field(check=non_empty)
+    metric_type: str = field(choices=METRIC_TYPES)
+    metric_name: str = field(choices=METRIC_NAMES)
     value: Optional[float] = None
     value_text: Optional[str] = field(default=None, doc="text values (sector names)")
     metadata: Json = None

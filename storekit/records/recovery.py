@@ -10,6 +10,13 @@ from ._ids import new_id, utc_now
 
 RECOVERY_DB = "error_recovery.db"
 SEVERITIES = ("low", "medium", "high", "critical")
+ERROR_TYPES = (
+    "api_timeout", "memory_error", "database_error", "network_error", "file_error",
+    "permission_error", "api_rate_limit", "unknown",
+    "system_cpu_high", "system_memory_high", "system_disk_full",
+)  # fmt: skip
+"""The ``error_type`` values of ErrorRecoverySystem: its classifier's (``unknown`` when no
+pattern matches) and the system monitor's three."""
 
 
 @record(
@@ -22,7 +29,7 @@ class ErrorEvent(Record):
 
     id: int = field(factory=new_id)
     timestamp: dt.datetime
-    error_type: str = field(doc="api_timeout, memory_error, ..., system_cpu_high, ...")
+    error_type: str = field(choices=ERROR_TYPES)
     severity: str = field(choices=SEVERITIES)
     component: str
     message: str

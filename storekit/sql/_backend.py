@@ -67,17 +67,18 @@ class SQLBackend:
     # -- connections and transactions ---------------------------------------------------
 
     @contextlib.contextmanager
-    def _connection(self, write: bool = True) -> Iterator[sa.engine.Connection]:
+    def _connection(self, write: bool = True, what: str = "") -> Iterator[sa.engine.Connection]:
         """The thread's transaction connection, or a new transaction of its own.
 
         ``write=False`` marks a read-only use (the ``storekit_write`` execution option),
-        which lets a dialect begin a lighter transaction (SQLite: no write lock)."""
+        which lets a dialect begin a lighter transaction (SQLite: no write lock).
+        ``what`` (a record type's name) goes into the message of a driver error."""
         active: Optional[sa.engine.Connection] = getattr(self._local, "connection", None)
         if active is not None:
-            with self._errors():
+            with self._errors(what):
                 yield active
             return
-        with self._errors(), self.engine.connect() as conn:
+        with self._errors(what), self.engine.connect() as conn:
             conn.execution_options(storekit_write=write)
             with conn.begin():
                 yield conn
@@ -95,7 +96,7 @@ class SQLBackend:
                 self._local.connection = None
 
     @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _errors(self, what: str = "") -> Iterator[None]:
         dbapi_error = self.engine.dialect.loaded_dbapi.Error
         try:
             try:
@@ -105,7 +106,11 @@ class SQLBackend:
         except sa.exc.DBAPIError as exc:
             cls = self.facts.error_class(exc)
             first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-            raise cls(f"{self.name} ({self._described}): {first}", backend=self.name, orig=exc) from exc
+            detail = getattr(getattr(exc.orig, "diag", None), "message_detail", None)  # psycopg2's DETAIL
+            if detail:  # which key or reference, e.g. "Key (id)=(1) already exists."
+                first = f"{first}: {detail.strip()}"
+            where = f"{self.name} ({self._described}): {what + ': ' if what else ''}"
+            raise cls(f"{where}{first}", backend=self.name, orig=exc) from exc
         except sa.exc.SQLAlchemyError as exc:
             raise BackendError(f"{self.name} ({self._described}): {exc}", backend=self.name, orig=exc) from exc
 
@@ -120,6 +125,7 @@ class SQLBackend:
         tables = [self._meta] + [self._tables[t] for t in record_types]
         with self._connection() as conn:
             self.facts.prepare(conn)
+            self._refuse_foreign_tables(conn)
             metadata = self._meta.metadata
             metadata.create_all(conn, tables=tables, checkfirst=True)
             row = conn.execute(
@@ -140,6 +146,23 @@ class SQLBackend:
                 )
             for record_type in record_types:  # a partitioned table's default partition
                 self._partition(conn, record_type, [], always=True)
+
+    def _refuse_foreign_tables(self, conn: sa.engine.Connection) -> None:
+        """A database (or PostgreSQL schema) without ``storekit_meta`` that already holds
+        tables of storekit's names is someone else's, such as the application's legacy
+        main database: taking it over would skip those tables (``create_all`` checks names,
+        not columns) and fail on their rows later, so refuse before changing anything."""
+        existing = set(sa.inspect(conn).get_table_names())
+        if self._meta.name in existing:
+            return
+        taken = sorted(existing.intersection(t.name for t in self._meta.metadata.tables.values()))
+        if taken:
+            shown = ", ".join(taken[:6]) + (f" and {len(taken) - 6} more" if len(taken) > 6 else "")
+            raise ConfigurationError(
+                f"{self._described} is not a storekit store: it holds tables storekit did not create "
+                f"({shown}) and no storekit_meta. Point storekit at a new file, database or schema "
+                "(PostgreSQL: ?schema=NAME); to bring legacy files in, run `storekit migrate`"
+            )
 
     def schema_version(self) -> Optional[int]:
         """The recorded schema version, or ``None`` for a store storekit never wrote."""
@@ -205,7 +228,7 @@ class SQLBackend:
                 items = list(dict(zip(keys, items)).values())
         write = self._writer(record_type)
         written = list(map(spec.key_getter, items)) if key != spec.key else []
-        with self._connection() as conn:
+        with self._connection(what=f"writing {spec.name} records") as conn:
             per = self.facts.rows_per_write(conn, table)
             for start in range(0, len(items), per):
                 # converted a chunk at a time: the driver binds rows still in the CPU's cache
@@ -227,7 +250,7 @@ class SQLBackend:
         keys = list(map(spec.key_getter, items)) if unchecked else []
         if unchecked and len(set(keys)) != len(keys):
             raise IntegrityError(f"{spec.name}: the same key twice in one append", backend=self.name)
-        with self._connection() as conn:
+        with self._connection(what=f"appending {spec.name} records") as conn:
             per = self.facts.rows_per_write(conn, table)
             for start in range(0, len(items), per):
                 chunk = write(items[start : start + per])

@@ -33,6 +33,7 @@ __all__ = [
     "test_float_fields_take_int_filter_values",
     "test_get_of_a_missing_key_is_none",
     "test_int_sum_beyond_int64_is_an_aggregate_overflow_error",
+    "test_keyset_and_limit_values_of_the_wrong_type_are_query_errors",
     "test_min_of_a_bool_field_is_a_query_error",
     "test_pages_walk_every_record_once_in_order",
     "test_put_many_later_record_with_same_key_wins",
@@ -136,7 +137,7 @@ def test_delete_by_filter_returns_the_count(storekit_store: Store) -> None:
 
 def test_delete_without_filters_empties_the_type(storekit_store: Store) -> None:
     storekit_store.put_many([screening(f"00000{i}") for i in range(3)])
-    storekit_store.put(LearningMetric(date=DAY, metric_type="t", metric_name="n", value=1.0))
+    storekit_store.put(LearningMetric(date=DAY, metric_type="performance", metric_name="avg_max_gain", value=1.0))
     assert storekit_store.delete(ScreeningHistory) == 3
     assert storekit_store.count(ScreeningHistory) == 0
     assert storekit_store.count(LearningMetric) == 1
@@ -160,6 +161,22 @@ def test_query_on_an_unknown_or_json_field_is_a_query_error(storekit_store: Stor
 def test_filter_value_of_the_wrong_type_is_a_query_error(storekit_store: Store) -> None:
     with pytest.raises(QueryError, match="screening_date"):
         list(storekit_store.find(ScreeningHistory, Eq("screening_date", "2026-01-10")))
+
+
+def test_keyset_and_limit_values_of_the_wrong_type_are_query_errors(storekit_store: Store) -> None:
+    """Checked as filter values are, before the backend sees them, so no backend answers
+    a mistyped page differently (an empty page, or rows compared as text)."""
+    stored = screening("005930")
+    storekit_store.put(stored)
+    order = ["-overall_score"]  # then the key: (overall_score, stock_code, screening_date)
+    for after, field in [(("high", "005930", DAY), "overall_score"), ((50.0, 5930, DAY), "stock_code"),
+                         ((50.0, "005930", "2026-01-10"), "screening_date"), ((True, "005930", DAY), "overall_score")]:
+        with pytest.raises(QueryError, match=f"ScreeningHistory.{field}: bad after= value"):
+            list(storekit_store.find(ScreeningHistory, order_by=order, after=after))
+    after_int = (60, "005930", DAY)  # an int for a float field, as in filters
+    assert list(storekit_store.find(ScreeningHistory, order_by=order, after=after_int)) == [stored]
+    with pytest.raises(QueryError, match="limit"):
+        list(storekit_store.find(ScreeningHistory, limit=True))  # type: ignore[arg-type]
 
 
 def test_int_sum_beyond_int64_is_an_aggregate_overflow_error(storekit_store: Store) -> None:

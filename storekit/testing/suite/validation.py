@@ -27,7 +27,7 @@ def screening(code: str, **kw: Any) -> ScreeningHistory:
 
 def test_a_batch_with_an_invalid_record_writes_nothing(storekit_store: Store) -> None:
     def batch() -> Iterator[object]:
-        yield LearningMetric(date=DAY, metric_type="t", metric_name="n", value=1.0)
+        yield LearningMetric(date=DAY, metric_type="performance", metric_name="avg_max_gain", value=1.0)
         yield screening("000001")
         yield screening("000002", overall_score=math.nan)  # fails while being made
 
