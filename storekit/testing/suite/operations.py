@@ -176,7 +176,7 @@ def test_keyset_and_limit_values_of_the_wrong_type_are_query_errors(storekit_sto
     after_int = (60, "005930", DAY)  # an int for a float field, as in filters
     assert list(storekit_store.find(ScreeningHistory, order_by=order, after=after_int)) == [stored]
     with pytest.raises(QueryError, match="limit"):
-        list(storekit_store.find(ScreeningHistory, limit=True))  # type: ignore[arg-type]
+        list(storekit_store.find(ScreeningHistory, limit=True))
 
 
 def test_int_sum_beyond_int64_is_an_aggregate_overflow_error(storekit_store: Store) -> None:
