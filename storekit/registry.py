@@ -1,9 +1,12 @@
 """Plugin loading and the backend registry.
 
 Plugins are found through the ``storekit`` entry-point group and loaded one at a
-time: a plugin that fails to import, or whose hooks fail, is reported and skipped;
-the others still load. In strict mode (``strict=True`` or ``STOREKIT_STRICT_PLUGINS=1``,
-as tests and CI use) the first failure raises :class:`~storekit.errors.PluginLoadError`.
+time: a plugin that fails to import, whose hooks fail, whose name an earlier plugin
+took, or that registers a backend name twice is reported and skipped; the others
+still load. In strict mode (``strict=True`` or ``STOREKIT_STRICT_PLUGINS=1``, as tests
+and CI use) the first failure raises :class:`~storekit.errors.PluginLoadError`. Failure
+messages are redacted (:func:`storekit.config.redact_text`): no password reaches the
+status, the error or the log.
 
 The registry is made lazily, once per process (:func:`get_registry`), or explicitly
 per store; nothing is loaded at import time.
@@ -16,13 +19,14 @@ import os
 import sys
 import threading
 import traceback
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import attrs
 import pluggy
 
 from . import hookspecs
 from .backend import BackendInfo
+from .config import redact_text as _redact
 from .errors import NoBackendError, PluginLoadError
 
 if sys.version_info >= (3, 10):
@@ -59,6 +63,8 @@ class Registry:
         self._pm.add_hookspecs(hookspecs)
         self._backends: Dict[str, BackendInfo] = {}
         self._status: List[PluginStatus] = []
+        self._claims: Dict[str, str] = {}
+        """plugin name -> the source of the first plugin given it (loaded or failed)"""
 
     # -- loading ------------------------------------------------------------------
 
@@ -80,10 +86,19 @@ class Registry:
     def register_plugin(self, plugin: Any, *, name: str, source: str = "") -> None:
         """Register one plugin object (a module or an instance with hook methods).
 
-        Validation errors (an unknown hook, a wrong signature) and failures inside
-        its hooks are reported like import failures.
+        Validation errors (an unknown hook, a wrong signature), failures inside its
+        hooks, a ``name`` another plugin already took, and a backend name registered
+        twice are reported like import failures. Registering the plugin that is already
+        registered under ``name`` again does nothing.
+
+        .. versionchanged:: 0.1
+           A name already taken, and a backend name registered twice by one plugin, are
+           load failures (they were ignored, and the second backend replaced the first).
         """
-        if self._pm.get_plugin(name) is not None:
+        source = source or repr(plugin)
+        if self._pm.get_plugin(name) is plugin:
+            return  # the same plugin again (reset_registry, a test's own registry): idempotent
+        if self._claim(name, source):
             return
         try:
             self._pm.register(plugin, name=name)
@@ -91,30 +106,52 @@ class Registry:
         except Exception as exc:
             if self._pm.get_plugin(name) is not None:
                 self._pm.unregister(name=name)
-            self._fail(name, source or repr(plugin), exc)
+            self._fail(name, source, exc)
             return
         found: List[BackendInfo] = []
         others = [p for p in self._pm.get_plugins() if p is not plugin]
         only_this = self._pm.subset_hook_caller("storekit_register_backends", remove_plugins=others)
         try:
             only_this(register=found.append)
+            names: Set[str] = set()
             for info in found:
                 if not isinstance(info, BackendInfo):
                     raise TypeError(f"register() takes a BackendInfo, not {type(info).__name__}")
+                if info.name in names:
+                    raise ValueError(f"backend name {info.name!r} is registered twice by this plugin")
                 if info.name in self._backends:
-                    raise ValueError(f"backend name {info.name!r} is already registered")
+                    first = self._backends[info.name].plugin
+                    raise ValueError(f"backend name {info.name!r} is already registered by plugin {first!r}")
+                names.add(info.name)
         except Exception as exc:
             self._pm.unregister(name=name)
-            self._fail(name, source or repr(plugin), exc)
+            self._fail(name, source, exc)
             return
         for info in found:
             self._backends[info.name] = attrs.evolve(info, plugin=name)
-        self._status.append(PluginStatus(name, source, True, tuple(i.name for i in found)))
+        self._status.append(PluginStatus(name, _redact(source), True, tuple(i.name for i in found)))
+
+    def _claim(self, name: str, source: str) -> bool:
+        """Claim the plugin ``name`` for ``source``; if an earlier plugin (loaded or failed)
+        holds it, report this one as failed and return True."""
+        if name not in self._claims:
+            self._claims[name] = source
+            return False
+        first = self._claims[name]
+        earlier = next((s for s in self._status if s.name == name), None)
+        how = ", which failed to load" if earlier is not None and not earlier.loaded else ""
+        self._fail(name, source, ValueError(f"plugin name {name!r} is already taken by {first}{how}"))
+        return True
 
     def _fail(self, name: str, source: str, exc: BaseException) -> None:
-        message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        self._status.append(PluginStatus(name, source, False, error=message))
+        self._claims.setdefault(name, source)
+        raw = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        # a plugin's error may quote a URL or DSN with its password
+        message = _redact(raw)
+        self._status.append(PluginStatus(name, _redact(source), False, error=message))
         if self.strict:
+            if message != raw:  # the chained exception would print the secret again
+                raise PluginLoadError(name, message) from None
             raise PluginLoadError(name, message) from exc
         log.warning("storekit plugin %r failed to load and was skipped: %s", name, message)
 

@@ -29,7 +29,7 @@ class _Plugin:
             register(info)
 
 
-def _info(name: str, priority: int, schemes: tuple = ("memory",)) -> BackendInfo:
+def _info(name: str, priority: int, schemes: tuple[str, ...] = ("memory",)) -> BackendInfo:
     return BackendInfo(name=name, schemes=schemes, factory=_factory, priority=priority)
 
 
@@ -173,3 +173,163 @@ def test_no_plugin_is_loaded_at_import() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
     assert importlib.import_module("storekit") is storekit
+
+
+# -- name clashes ----------------------------------------------------------------------
+
+
+def test_a_plugin_name_already_taken_is_a_load_failure_naming_the_first_plugin() -> None:
+    registry = Registry(strict=False)
+    registry.register_plugin(_Plugin(_info("memory", 1)), name="mem", source="first-dist 1.0")
+    registry.register_plugin(_Plugin(_info("other", 1, ("other",))), name="mem", source="second-dist 2.0")
+    [failed] = registry.failures
+    assert (failed.name, failed.source, failed.loaded) == ("mem", "second-dist 2.0", False)
+    assert "plugin name 'mem' is already taken by first-dist 1.0" in (failed.error or "")
+    assert [b.name for b in registry.backends()] == ["memory"]
+    with pytest.raises(NoBackendError):
+        registry.backend("other")
+    strict = Registry(strict=True)
+    strict.register_plugin(_Plugin(_info("memory", 1)), name="mem", source="first-dist 1.0")
+    with pytest.raises(PluginLoadError, match="already taken by first-dist"):
+        strict.register_plugin(_Plugin(_info("other", 1, ("other",))), name="mem", source="second-dist 2.0")
+
+
+def test_a_plugin_name_taken_by_a_plugin_that_failed_is_still_taken() -> None:
+    class Broken:
+        @hookimpl
+        def storekit_register_backends(self, register: Any) -> None:
+            raise RuntimeError("boom")
+
+    registry = Registry(strict=False)
+    registry.register_plugin(Broken(), name="mem", source="first-dist 1.0")
+    registry.register_plugin(_Plugin(_info("memory", 1)), name="mem", source="second-dist 2.0")
+    assert [(p.source, p.loaded) for p in registry.plugins] == [("first-dist 1.0", False), ("second-dist 2.0", False)]
+    assert "already taken by first-dist 1.0, which failed to load" in (registry.failures[1].error or "")
+
+
+def test_registering_the_same_plugin_again_under_its_name_changes_nothing() -> None:
+    registry = Registry(strict=True)
+    plugin = _Plugin(_info("memory", 1))
+    registry.register_plugin(plugin, name="mem")
+    registry.register_plugin(plugin, name="mem")
+    assert [(p.name, p.loaded, p.backends) for p in registry.plugins] == [("mem", True, ("memory",))]
+
+
+def test_one_plugin_registering_a_backend_name_twice_fails_to_load() -> None:
+    registry = Registry(strict=False)
+    registry.register_plugin(_Plugin(_info("memory", 1), _info("memory", 9)), name="twice")
+    [failed] = registry.failures
+    assert failed.name == "twice"
+    assert "backend name 'memory' is registered twice by this plugin" in (failed.error or "")
+    with pytest.raises(NoBackendError):
+        registry.backend("memory")
+    with pytest.raises(PluginLoadError, match="registered twice"):
+        Registry(strict=True).register_plugin(_Plugin(_info("memory", 1), _info("memory", 9)), name="twice")
+
+
+def _clashing_distributions(root: Path) -> None:
+    for dist in ("clashfirst", "clashsecond"):
+        _install_fake_distribution(root, dist, f"[storekit]\nclash = {dist}\n", module=f"""
+            from storekit import BackendInfo, hookimpl
+
+            def _open(url, options):
+                raise NotImplementedError
+
+            @hookimpl
+            def storekit_register_backends(register):
+                register(BackendInfo(name="{dist}", schemes=("{dist}",), factory=_open, priority=1))
+            """)
+
+
+def test_two_entry_points_of_one_name_load_the_first_and_report_the_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clashing_distributions(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = Registry(strict=False)
+    registry.load_entry_points()
+    clash = [p for p in registry.plugins if p.name == "clash"]
+    assert [p.loaded for p in clash] == [True, False]
+    assert f"plugin name 'clash' is already taken by {clash[0].source}" in (clash[1].error or "")
+    assert clash[1].source.startswith("clash") and clash[1].source != clash[0].source
+    assert [b.name for b in registry.backends() if b.plugin == "clash"] == [clash[0].source.split()[0]]
+    with pytest.raises(PluginLoadError, match="'clash' is already taken"):
+        Registry(strict=True).load_entry_points()
+
+
+def _fresh_global_registry(monkeypatch: pytest.MonkeyPatch, strict: bool) -> None:
+    """The CLI's process-wide registry, rebuilt in this test and restored after it."""
+    import storekit.registry
+
+    monkeypatch.setattr(storekit.registry, "_registry", None)
+    monkeypatch.setenv("STOREKIT_STRICT_PLUGINS", "1" if strict else "0")
+
+
+def test_plugins_command_lists_a_plugin_whose_name_was_taken_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clashing_distributions(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _fresh_global_registry(monkeypatch, strict=False)
+    result = CliRunner().invoke(main, ["plugins", "--json"])
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    clash = [p for p in payload["plugins"] if p["name"] == "clash"]
+    assert [p["loaded"] for p in clash] == [True, False]
+    assert "already taken by" in clash[1]["error"]
+
+
+# -- redaction -----------------------------------------------------------------------
+
+PASSWORD = "hunter2pw"
+LEAKY = f"cannot reach postgresql://svc:{PASSWORD}@db.internal/prod"
+
+
+class _Leaky:
+    @hookimpl
+    def storekit_register_backends(self, register: Any) -> None:
+        raise RuntimeError(LEAKY)
+
+
+def test_a_plugin_error_quoting_a_password_is_redacted_in_the_status_and_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    registry = Registry(strict=False)
+    with caplog.at_level("WARNING", logger="storekit.registry"):
+        registry.register_plugin(_Leaky(), name="leaky")
+    [failed] = registry.failures
+    assert failed.error == "RuntimeError: cannot reach postgresql://svc:***@db.internal/prod"
+    assert "'leaky' failed to load" in caplog.text
+    assert "db.internal" in caplog.text and PASSWORD not in caplog.text
+
+
+def test_strict_loading_raises_a_plugin_load_error_without_the_password() -> None:
+    import traceback
+
+    with pytest.raises(PluginLoadError) as caught:
+        Registry(strict=True).register_plugin(_Leaky(), name="leaky")
+    assert "postgresql://svc:***@db.internal/prod" in str(caught.value)
+    shown = "".join(traceback.format_exception(caught.type, caught.value, caught.tb))
+    assert PASSWORD not in shown  # nor in a chained exception
+
+
+def test_plugins_command_output_hides_a_password_in_a_plugin_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install_fake_distribution(tmp_path, "leakyplugin", "[storekit]\nleaky = leakyplugin\n",
+                               module=f"raise RuntimeError({LEAKY!r})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    runner = CliRunner()
+    _fresh_global_registry(monkeypatch, strict=False)
+    as_json = runner.invoke(main, ["plugins", "--json"])
+    assert as_json.exit_code == 1, as_json.output
+    [leaky] = [p for p in json.loads(as_json.stdout)["plugins"] if p["name"] == "leaky"]
+    assert leaky["error"] == "RuntimeError: cannot reach postgresql://svc:***@db.internal/prod"
+    _fresh_global_registry(monkeypatch, strict=False)
+    table = runner.invoke(main, ["plugins"])
+    assert table.exit_code == 1 and "leaky" in table.output
+    _fresh_global_registry(monkeypatch, strict=True)
+    strict = runner.invoke(main, ["plugins"])
+    assert strict.exit_code == 1 and "db.internal" in strict.output
+    for result in (as_json, table, strict):
+        assert PASSWORD not in result.output

@@ -15,7 +15,7 @@ import datetime as dt
 import io
 import math
 import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Type
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple, Type
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
@@ -38,6 +38,110 @@ COPY_MIN_ROWS = 100
 upserts through COPY and a staging table; fewer are sent as one ``VALUES`` page (one
 round trip instead of three). The ``copy_min_rows``
 option changes it (tests set 1 to put every value through COPY)."""
+_DRIVER = "postgresql+psycopg2"
+"""The one driver this backend speaks: ``postgresql://`` and ``postgres://`` URLs use it."""
+_POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "copy_min_rows")
+"""Options that are storekit's, never libpq's: refused in a URL's query, which libpq would get."""
+
+
+def _psycopg2_url(url: sa.engine.URL) -> sa.engine.URL:
+    """``url`` with psycopg2 as its driver: ``postgres://`` means ``postgresql://``, and
+    ``postgresql+psycopg2://`` stays; a URL naming another driver (``postgresql+psycopg://``,
+    ``+pg8000``, ``+asyncpg``) is a :exc:`~storekit.ConfigurationError`."""
+    backend, _, driver = url.drivername.partition("+")
+    if backend not in ("postgresql", "postgres") or driver not in ("", "psycopg2"):
+        raise ConfigurationError(
+            f"the postgresql backend uses psycopg2, not the driver of {url.drivername}:// URLs: "
+            "write postgresql://, postgres:// or postgresql+psycopg2://"
+        )
+    return url.set(drivername=_DRIVER)
+
+
+class _Settings(NamedTuple):
+    """The checked numeric options (see ``docs/configuration.rst``)."""
+
+    pool_size: int
+    max_overflow: int
+    pool_timeout: float
+    pool_recycle: int
+    connect_timeout: int
+    copy_min_rows: int
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(value)
+    return int(value)
+
+
+def _seconds(value: Any) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
+def _option(
+    options: Mapping[str, Any],
+    name: str,
+    default: Any,
+    convert: Callable[[Any], Any],
+    ok: Callable[[Any], bool],
+    what: str,
+) -> Any:
+    value = options.get(name, default)
+    try:
+        number = None if isinstance(value, bool) else convert(value)
+    except (TypeError, ValueError, OverflowError):
+        number = None
+    if number is None or not ok(number):
+        raise ConfigurationError(f"postgresql option {name}={value!r} is invalid: it must be {what}")
+    return number
+
+
+def _settings(url: sa.engine.URL, options: Mapping[str, Any]) -> _Settings:
+    """The numeric ``options``, each converted and checked (a string such as ``"5"`` is
+    accepted); ``connect_timeout`` may also come from the URL (``?connect_timeout=3``),
+    and the option wins. A bad value, or a storekit option in the URL's query, is a
+    :exc:`~storekit.ConfigurationError` naming the option and the value."""
+    in_query = sorted(set(_POOL_OPTIONS) & set(url.query))
+    if in_query:
+        raise ConfigurationError(
+            f"{', '.join(in_query)} in the URL's query: these are options of the postgresql backend, "
+            f"not connection parameters; pass open_store(url, options={{{in_query[0]!r}: ...}})"
+        )
+    timeout: Any = url.query.get("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    if isinstance(timeout, tuple):
+        timeout = timeout[-1]
+    merged = {"connect_timeout": timeout, **options}
+    return _Settings(
+        pool_size=_option(merged, "pool_size", 5, _integer, lambda n: n >= 1, "an integer of at least 1"),
+        max_overflow=_option(
+            merged, "max_overflow", 10, _integer, lambda n: n >= -1, "an integer of at least 0 (or -1: no limit)"
+        ),
+        pool_timeout=_option(merged, "pool_timeout", 30, _seconds, lambda n: n > 0, "a number of seconds above 0"),
+        pool_recycle=_option(
+            merged,
+            "pool_recycle",
+            1800,
+            _integer,
+            lambda n: n >= 1 or n == -1,
+            "a whole number of seconds of at least 1 (or -1: never)",
+        ),
+        connect_timeout=_option(
+            merged,
+            "connect_timeout",
+            CONNECT_TIMEOUT_SECONDS,
+            _integer,
+            lambda n: n >= 1,
+            "a whole number of seconds of at least 1",
+        ),
+        copy_min_rows=_option(
+            merged, "copy_min_rows", COPY_MIN_ROWS, _integer, lambda n: n >= 1, "an integer of at least 1"
+        ),
+    )
+
+
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _PARTITION_LOCK = 0x73746F72656B6974  # "storekit": serialises partition creation across sessions
 
@@ -288,24 +392,24 @@ class PostgreSQLFacts(SQLFacts):
         return _TYPES[kind]
 
     def create_engine(self, url: sa.engine.URL, options: Mapping[str, Any]) -> sa.engine.Engine:
-        url = url.difference_update_query(["schema"])
-        if url.drivername == "postgresql":
-            url = url.set(drivername="postgresql+psycopg2")
+        checked = _settings(url, options)
+        # connect_args would override a ?connect_timeout= silently: the one value goes there
+        url = _psycopg2_url(url).difference_update_query(["schema", "connect_timeout"])
         session = "-c timezone=UTC"
         if self.schema:
             session += f" -c search_path={self.schema}"
         return sa.create_engine(
             url,
             pool_pre_ping=True,
-            pool_size=int(options.get("pool_size", 5)),
-            max_overflow=int(options.get("max_overflow", 10)),
-            pool_timeout=float(options.get("pool_timeout", 30)),
-            pool_recycle=int(options.get("pool_recycle", 1800)),
+            pool_size=checked.pool_size,
+            max_overflow=checked.max_overflow,
+            pool_timeout=checked.pool_timeout,
+            pool_recycle=checked.pool_recycle,
             hide_parameters=True,
             json_serializer=dump_json,
             json_deserializer=load_json,
             connect_args={
-                "connect_timeout": int(options.get("connect_timeout", CONNECT_TIMEOUT_SECONDS)),
+                "connect_timeout": checked.connect_timeout,
                 "options": session,
                 "application_name": "storekit",
             },
@@ -546,16 +650,28 @@ class PostgreSQLFacts(SQLFacts):
 
 
 def open_postgresql(url: str, options: Mapping[str, Any]) -> SQLBackend:
-    """Open a PostgreSQL backend for a ``postgresql://`` URL (``?schema=`` optional)."""
+    """Open a PostgreSQL backend for a ``postgresql://`` or ``postgres://`` URL
+    (``?schema=`` optional). The driver and the options are checked before anything
+    connects: another driver than psycopg2, or a bad option value, is a
+    :exc:`~storekit.ConfigurationError`.
+
+    .. versionchanged:: 0.1
+       ``postgres://`` works as ``postgresql://``; other drivers and bad option values
+       are refused.
+    """
+    parsed = sa.engine.make_url(url)
+    _psycopg2_url(parsed)  # another driver is refused before anything is imported or connects
     try:
         import psycopg2  # noqa: F401
     except ImportError:
         raise ConfigurationError("the PostgreSQL backend needs psycopg2: pip install 'storekit[postgresql]'") from None
-    schema = options.get("schema") or sa.engine.make_url(url).query.get("schema") or DEFAULT_SCHEMA
+    checked = _settings(parsed, options)
+    schema = options.get("schema") or parsed.query.get("schema") or DEFAULT_SCHEMA
     if isinstance(schema, tuple):
         schema = schema[-1]
-    copy_min_rows = int(options.get("copy_min_rows", COPY_MIN_ROWS))
-    return SQLBackend(url, PostgreSQLFacts(schema=schema, copy_min_rows=copy_min_rows), options)
+    if not isinstance(schema, str):
+        raise ConfigurationError(f"postgresql option schema={schema!r} is invalid: it must be a schema name (a str)")
+    return SQLBackend(url, PostgreSQLFacts(schema=schema, copy_min_rows=checked.copy_min_rows), options)
 
 
 @hookimpl

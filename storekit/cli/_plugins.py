@@ -16,7 +16,7 @@ from ._common import console as _console
 def plugins(as_json: bool) -> None:
     """List the backend plugins: what loaded, from where, what each registered, what failed.
 
-    Exits 1 when any plugin failed to load.
+    Exits 1 when any plugin failed to load. Errors are shown redacted (no passwords).
     """
     from ..registry import get_registry
 
@@ -52,6 +52,7 @@ def plugins(as_json: bool) -> None:
         }
         click.echo(json.dumps(payload, indent=2))
     else:
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(title="storekit plugins")
@@ -61,8 +62,9 @@ def plugins(as_json: bool) -> None:
             registered = ", ".join(
                 f"{n} ({backends[n].priority}; {', '.join(backends[n].schemes)})" for n in p.backends
             )
-            status = "loaded" if p.loaded else f"[red]failed: {p.error}[/red]"
-            table.add_row(p.name, p.source, status, registered)
+            # errors are plugin text (``[Errno 2]``, a stray ``[/x]``), not rich markup
+            status = "loaded" if p.loaded else f"[red]failed: {escape(p.error or '')}[/red]"
+            table.add_row(escape(p.name), escape(p.source), status, registered)
         _console().print(table)
     if registry.failures:
         sys.exit(1)
