@@ -420,12 +420,14 @@ def open_store(
     embedded SQLite file (:func:`storekit.default_sqlite_path`).
 
     ``options`` are backend options (for PostgreSQL: ``schema``, ``pool_size``,
-    ``max_overflow``, ``pool_timeout``, ``pool_recycle``, ``connect_timeout``); an
-    unknown option is a :class:`~storekit.ConfigurationError`.
+    ``max_overflow``, ``pool_timeout``, ``pool_recycle``, ``connect_timeout``,
+    ``copy_min_rows``; see ``docs/configuration.rst``); an unknown option or a bad value
+    is a :class:`~storekit.ConfigurationError`.
 
     The backend is the highest-priority registered backend for the URL's scheme.
     The schema for ``record_types`` (default: every record type) is created if
-    missing and its version checked.
+    missing and its version checked; a database that storekit never wrote but that
+    holds tables of storekit's names is refused (:class:`~storekit.ConfigurationError`).
 
     ``fallback`` is where writes go while the primary is unreachable: ``None`` (no
     fallback), ``"default"`` (the SQLite file :func:`storekit.fallback.default_fallback_path`),
