@@ -119,14 +119,18 @@ def keyset_values(query: Query[Any]) -> Tuple[Any, ...]:
     return tuple(_operand(spec.field(o.field), v) for o, v in zip(order, after))
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def check_query(query: Query[Any]) -> None:
     spec = spec_of(query.record_type)
     check_filters(query.record_type, query.where)
     for o in query.order_by:
         _field(spec, o.field, "order")
-    if query.limit is not None and (not isinstance(query.limit, int) or isinstance(query.limit, bool) or query.limit < 0):
+    if query.limit is not None and not _is_count(query.limit):
         raise QueryError(f"limit must be a non-negative int, not {query.limit!r}")
-    if not isinstance(query.offset, int) or isinstance(query.offset, bool) or query.offset < 0:
+    if not _is_count(query.offset):
         raise QueryError(f"offset must be a non-negative int, not {query.offset!r}")
     if query.after is not None:
         keyset_values(query)
