@@ -17,7 +17,8 @@ fresh table, and is timed from the first call until every row is durable:
   already in SQLite's storage format, the plugin's pragmas, and the same tuples as
   multi-row ``INSERT`` statements as large as storekit's largest (``MAX_PARAMETERS``
   values: 2,520 rows; ``executemany`` of the flattened groups, the rest row by row) in
-  one transaction: what storekit sends, and far cheaper than one
+  one transaction: about what storekit sends (it sends the rest in power-of-two
+  statements), and far cheaper than one
   statement per row once ``api_calls`` has a row trigger (schema version 4's rollup):
   SQLite opens a statement journal for every statement.
 * Legacy: ``APICallTracker``'s pattern, a new ``threading.Thread`` per call running
@@ -336,10 +337,10 @@ class _SQLite(_Backend):
         return f"sqlite:///{self._file()}"
 
     def raw_cases(self) -> Dict[str, Callable[[List[Any]], float]]:
+        import storekit_sqlite
+
         from storekit import open_store
         from storekit.records import ApiCall
-
-        import storekit_sqlite
 
         # the multi-row raw limit: statements as large as storekit's largest
         per = storekit_sqlite.MAX_PARAMETERS // len(_columns())

@@ -176,25 +176,24 @@ def _calls(n: int, start: int = 0) -> List[ApiCall]:
     ]
 
 
-def _statement_sizes(monkeypatch: pytest.MonkeyPatch, record_type: type, largest: int, smaller: int) -> None:
-    """Statements of ``largest`` rows of ``record_type`` (through MAX_PARAMETERS), then of ``smaller``."""
-    monkeypatch.setattr(storekit_sqlite, "MAX_PARAMETERS", largest * len(record_type.__attrs_attrs__))  # type: ignore[attr-defined]
-    monkeypatch.setattr(storekit_sqlite, "ROWS_PER_STATEMENT", smaller)
+def _largest_statement(monkeypatch: pytest.MonkeyPatch, record_type: type, rows: int) -> None:
+    """Statements of at most ``rows`` rows of ``record_type`` (through MAX_PARAMETERS)."""
+    monkeypatch.setattr(storekit_sqlite, "MAX_PARAMETERS", rows * len(record_type.__attrs_attrs__))  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
-    "largest, smaller",
+    "largest",
     [
-        (1, 1),  # every row alone
-        (50, 7),  # 24 statements of 50; of the 34 left, 4 of 7 and 6 alone
-        (None, None),  # the shipped sizes: one call of 1234 rows, 2 statements of 500, 234 alone
+        1,  # every row alone
+        50,  # 24 statements of 50; the 34 left as 32 and 2
+        None,  # the shipped size, 2,520 rows: the 1234 rows as 1024, 128, 64, 16 and 2
     ],
 )
 def test_append_in_multi_row_statements_writes_every_row_exactly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, largest: Optional[int], smaller: Optional[int]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, largest: Optional[int]
 ) -> None:
-    if largest is not None and smaller is not None:
-        _statement_sizes(monkeypatch, ApiCall, largest, smaller)
+    if largest is not None:
+        _largest_statement(monkeypatch, ApiCall, largest)
     calls = _calls(1234)
     with open_store(f"sqlite:///{tmp_path / 'calls.db'}", fallback=None, record_types=[ApiCall]) as store:
         assert store.append(calls) == len(calls)
@@ -204,7 +203,7 @@ def test_append_in_multi_row_statements_writes_every_row_exactly(
 def test_a_duplicate_key_in_a_multi_row_append_raises_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _statement_sizes(monkeypatch, ApiCall, 10, 4)
+    _largest_statement(monkeypatch, ApiCall, 10)
     with open_store(f"sqlite:///{tmp_path / 'calls.db'}", fallback=None, record_types=[ApiCall]) as store:
         store.append(_calls(5))
         batch = _calls(30, start=100)
@@ -214,9 +213,12 @@ def test_a_duplicate_key_in_a_multi_row_append_raises_and_writes_nothing(
         assert [c.id for c in store.find(ApiCall, order_by=["id"])] == [10_000 + i for i in range(5)]
 
 
-def test_writes_of_any_size_use_statements_of_three_sizes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """So that sqlite3 compiles each once per connection and finds it in its cache after."""
-    _statement_sizes(monkeypatch, ScreeningHistory, 40, 6)
+def test_writes_of_any_size_use_the_largest_statement_then_powers_of_two(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few fixed sizes, so that sqlite3 compiles each once per connection and finds it in
+    its cache after; and no long run of single-row statements for what a write leaves."""
+    _largest_statement(monkeypatch, ScreeningHistory, 40)
     rows_per_statement: List[int] = []
 
     def trace(sql: str) -> None:
@@ -229,14 +231,24 @@ def test_writes_of_any_size_use_statements_of_three_sizes(tmp_path: Path, monkey
         sa_event.listen(engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(trace))
         engine.dispose()
         sizes = (1, 5, 6, 39, 40, 41, 95, 163)
+        written: List[List[int]] = []
         for n in sizes:
             batch = [ScreeningHistory(stock_code=f"{i:06d}", stock_name="종목", screening_date=day) for i in range(n)]
+            before = len(rows_per_statement)
             assert store.put_many(batch) == n
+            written.append(rows_per_statement[before:])
         assert len(list(store.find(ScreeningHistory))) == max(sizes)
-    assert set(rows_per_statement) == {1, 6, 40}
-    # 163 rows: 4 statements of 40, then 3 alone (3 < 6); 95: 2 of 40, 2 of 6, 3 alone
-    assert rows_per_statement[-7:] == [40, 40, 40, 40, 1, 1, 1]
-    assert rows_per_statement[-14:-7] == [40, 40, 6, 6, 1, 1, 1]
+    assert written == [
+        [1],
+        [4, 1],
+        [4, 2],
+        [32, 4, 2, 1],
+        [40],
+        [40, 1],
+        [40, 40, 8, 4, 2, 1],
+        [40, 40, 40, 40, 2, 1],
+    ]
+    assert set(rows_per_statement) <= {40, 32, 16, 8, 4, 2, 1}
 
 
 def test_the_parameter_limit_without_getlimit_is_probed_on_this_build() -> None:

@@ -214,12 +214,8 @@ class SQLiteFacts(SQLFacts):
 MAX_PARAMETERS = 32766
 """Values one multi-row statement binds at most: SQLite's default limit since 3.32 (a
 connection that allows fewer gets fewer). It bounds the largest statement, which sqlite3
-compiles once per connection and keeps in its statement cache: about 1 µs of compiling
-and 130 bytes of memory a value, so 4 MiB at this size."""
-
-ROWS_PER_STATEMENT = 500
-"""Rows of the smaller statements that carry the rows a write leaves over after its full
-statements, before the last few go one by one (:func:`_execute_grouped`)."""
+compiles once per connection and keeps in its statement cache: about 0.2 µs of compiling
+and 130 bytes of memory a value, so 7 ms and 4 MiB at this size."""
 
 _SMALLEST_DEFAULT_LIMIT = 999
 """The bound-parameter limit of SQLite before 3.32, the smallest any build has had."""
@@ -250,21 +246,30 @@ def _parameter_limit(connection: sa.engine.Connection) -> int:
     return min(MAX_PARAMETERS, int(getlimit(getattr(sqlite3, "SQLITE_LIMIT_VARIABLE_NUMBER", 9))))
 
 
+def _statement_sizes(most: int) -> List[int]:
+    """The rows per statement of a write: ``most``, then every power of two below it,
+    largest first (2,730, 2,048, 1,024, ..., 2, 1)."""
+    return [most] + [1 << k for k in range((most - 1).bit_length() - 1, -1, -1)]
+
+
 def _execute_grouped(
     connection: sa.engine.Connection, head: str, tail: str, width: int, most: int, rows: List[Any]
 ) -> None:
     """``head VALUES (?, ...), (?, ...), ... tail`` over ``rows``: many rows per statement.
 
     The rows go in statements of ``most`` rows (:meth:`SQLiteFacts.rows_per_write`: as
-    many as :data:`MAX_PARAMETERS` allows), what is left in statements of
-    :data:`ROWS_PER_STATEMENT` rows, and the last few through one ``executemany`` of the
-    single-row statement. Only these few sizes exist, so each is compiled once per
-    connection and found in sqlite3's statement cache afterwards.
+    many as :data:`MAX_PARAMETERS` allows), and what is left in at most one statement of
+    each power of two below that, largest first (the binary digits of the number left:
+    2,480 rows are 2,048 + 256 + 128 + 32 + 16). Only these few sizes exist, so each is
+    compiled once per connection and found in sqlite3's statement cache afterwards, and
+    no row of a large write goes through a single-row statement of its own.
 
     Why many rows a statement: one statement of N rows does what N single-row statements
     of an ``executemany`` do with fewer instructions a row, in one call into SQLite that
     runs without the GIL (sqlite3 releases it around each step), so the application's
-    threads run meanwhile instead of taking turns row by row.
+    threads run meanwhile instead of taking turns row by row. Where a table has a row
+    trigger (``api_calls``' rollup), a single-row statement costs far more again: SQLite
+    opens a statement journal for each.
 
     Why as many as possible: inside a transaction SQLite keeps a statement journal for a
     statement that may write several rows, so that the statement alone can be undone. It
@@ -273,18 +278,19 @@ def _execute_grouped(
     each; a larger statement copies each such page once for more rows. For the upsert
     benchmark's 100,000 rows, 500-row statements wrote 143,204 times to that file,
     2,730-row statements 47,502 times (``docs/explanation/decisions.rst``)."""
-    sizes = [most, ROWS_PER_STATEMENT] if 1 < ROWS_PER_STATEMENT < most else [most]
     one = "(" + ", ".join("?" * width) + ")"
     done = 0
     flat = itertools.chain.from_iterable
-    for per in sizes:
-        whole = (len(rows) - done) // per * per if per > 1 else 0
-        if whole:
+    for per in _statement_sizes(most):
+        whole = (len(rows) - done) // per * per
+        if not whole:
+            continue
+        if per == 1:
+            connection.exec_driver_sql(f"{head} VALUES {one}{tail}", rows[done:])
+        else:
             groups = [tuple(flat(rows[i : i + per])) for i in range(done, done + whole, per)]
             connection.exec_driver_sql(f"{head} VALUES {', '.join([one] * per)}{tail}", groups)
-            done += whole
-    if done < len(rows):
-        connection.exec_driver_sql(f"{head} VALUES {one}{tail}", rows[done:])
+        done += whole
 
 
 def open_sqlite(url: str, options: Mapping[str, Any]) -> SQLBackend:
