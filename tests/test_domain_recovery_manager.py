@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from storekit import Store, UsageError
-from storekit.domain.recovery_manager import classify_error
-from storekit.records import ErrorEvent, RecoveryRule
+from storekit.domain.recovery_manager import ERROR_PATTERNS, classify_error
+from storekit.records import ErrorEvent, RecoveryRule, spec_of
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
@@ -171,3 +171,8 @@ def test_a_rolled_back_transaction_spanning_these_domain_stores_writes_nothing(s
     assert storekit_store.api_call_tracker.get_endpoint_list() == []
     assert storekit_store.system_alert_manager.get_alert_statistics()["total_alerts"] == 0
     assert storekit_store.notification_history.get_stats() == []
+
+
+def test_every_type_the_classifier_gives_is_one_an_error_event_accepts() -> None:
+    accepted = set(spec_of(ErrorEvent).field("error_type").choices or ())
+    assert {kind for kind, _ in ERROR_PATTERNS} | {classify_error("nothing matches this")} <= accepted

@@ -14,6 +14,7 @@ import math
 import sqlite3
 from typing import Any, Dict, Iterator, List, Tuple
 
+from ..records.learning import METRIC_NAMES as _METRIC_NAMES
 from ._gen_common import Gen, Stock, dumps_ascii, dumps_utf8, insert, upsert
 
 # --- learning/learning_data.db ---------------------------------------------------------
@@ -21,12 +22,6 @@ from ._gen_common import Gen, Stock, dumps_ascii, dumps_utf8, insert, upsert
 _SCREENING_COLUMNS = (
     "stock_code", "stock_name", "sector", "screening_date", "overall_score", "fundamental_score",
     "technical_score", "passed", "roe", "per", "pbr", "created_at",
-)
-_METRIC_NAMES = (
-    "screening_avg_performance", "screening_win_rate", "screening_sample_count",
-    "selection_avg_performance", "selection_win_rate", "selection_sample_count",
-    "avg_max_gain", "avg_max_loss", "best_sector", "best_sector_performance",
-    "worst_sector", "worst_sector_performance",
 )
 
 
